@@ -1,0 +1,137 @@
+//! Pool setup for every implementation, one set of pools per thread count.
+//!
+//! `threads` (T) counts every thread that runs jobs, a participating caller
+//! included (as chili counts):
+//! - spindle: for T >= 2, `T - 1` workers plus the calling thread, which
+//!   takes part through `Pool::install`; for T == 1, a single worker that is
+//!   handed the whole workload with `Pool::spawn`, the bench thread blocking
+//!   on a channel (so exactly one thread runs jobs).
+//! - rayon: `num_threads(T)`, workload run inside `install` (the caller
+//!   blocks).
+//! - chili: `thread_count: Some(T)` (chili counts the caller, so it spawns
+//!   `T - 1` workers); the caller takes part through a `Scope` made per run.
+//! - forte: one static pool resized to `T - 1` managed workers, the caller
+//!   taking part through `with_worker`. forte 1.0.0-alpha.4 deadlocks when
+//!   its pool is shrunk (resizing joins its heartbeat thread while holding a
+//!   lock that thread takes), so thread counts run in ascending order and its
+//!   pool only ever grows.
+//! - tokio: `worker_threads(T)`, the workload spawned as a task from
+//!   `block_on` (the blocking caller runs no tasks).
+//!
+//! Pools are built once per thread count, outside timing, and reused.
+
+use std::num::NonZeroUsize;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// One implementation of a workload: `run` performs the work once, checks
+/// the result (panicking on a wrong one) and returns the time it took.
+pub struct Bench<'a> {
+    pub name: &'static str,
+    pub run: Box<dyn FnMut() -> Duration + 'a>,
+}
+
+impl<'a> Bench<'a> {
+    pub fn new(name: &'static str, run: impl FnMut() -> Duration + 'a) -> Self {
+        Bench {
+            name,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// Runs `f`, returning its result and how long it took.
+pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
+    let start = Instant::now();
+    let result = f();
+    (result, start.elapsed())
+}
+
+/// Panics loudly when an implementation computed the wrong answer, so that
+/// no implementation can win by skipping work.
+#[track_caller]
+pub fn check<T: PartialEq + std::fmt::Debug>(workload: &str, imp: &str, got: T, want: T) {
+    if got != want {
+        panic!("WRONG RESULT: {workload}/{imp} returned {got:?}, expected {want:?}");
+    }
+}
+
+/// The forte pool: forte pools must be `'static`.
+static FORTE: forte::ThreadPool = forte::ThreadPool::new();
+
+/// spindle with the thread-count convention above.
+pub struct Spindle {
+    pool: spindle::Pool,
+    threads: usize,
+}
+
+impl Spindle {
+    /// Runs `f` with exactly `threads` threads running jobs.
+    pub fn run<R: Send + 'static>(&self, f: impl FnOnce() -> R + Send + 'static) -> R {
+        if self.threads == 1 {
+            let (tx, rx) = mpsc::channel();
+            self.pool.spawn(move || {
+                // The receiver outlives the job: the bench thread is blocked in recv.
+                let _ = tx.send(f());
+            });
+            rx.recv()
+                .expect("spindle dropped the job without running it")
+        } else {
+            self.pool.install(f)
+        }
+    }
+}
+
+/// The pools of every implementation for one thread count.
+pub struct Pools {
+    pub spindle: Spindle,
+    pub rayon: rayon::ThreadPool,
+    pub chili: chili::ThreadPool,
+    pub tokio: tokio::runtime::Runtime,
+}
+
+impl Pools {
+    pub fn new(threads: usize) -> Self {
+        assert!(threads >= 1);
+        let spindle_workers = if threads == 1 { 1 } else { threads - 1 };
+        let spindle = spindle::Pool::builder()
+            .workers(spindle_workers)
+            .build()
+            .expect("building the spindle pool");
+        let rayon = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("building the rayon pool");
+        let chili = chili::ThreadPool::with_config(chili::Config {
+            thread_count: NonZeroUsize::new(threads),
+            ..chili::Config::default()
+        });
+        // Only grows: thread counts run in ascending order (see the file doc).
+        let forte_size = FORTE.resize_to(threads - 1);
+        assert_eq!(forte_size, threads - 1, "forte pool size");
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .build()
+            .expect("building the tokio runtime");
+        Pools {
+            spindle: Spindle {
+                pool: spindle,
+                threads,
+            },
+            rayon,
+            chili,
+            tokio,
+        }
+    }
+
+    /// Runs `f` on the forte pool with the calling thread as a participant.
+    pub fn forte<R>(&self, f: impl FnOnce(&forte::Worker) -> R) -> R {
+        FORTE.with_worker(f)
+    }
+
+    /// Runs `f` on chili with the calling thread as a participant.
+    pub fn chili<R>(&self, f: impl FnOnce(&mut chili::Scope<'_>) -> R) -> R {
+        let mut scope = self.chili.scope();
+        f(&mut scope)
+    }
+}

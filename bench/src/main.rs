@@ -1,0 +1,249 @@
+//! `spindle-bench`: compares spindle with rayon, chili, forte, tokio and
+//! crossbeam-deque on a handful of fork-join, spawn and deque workloads.
+//!
+//! ```text
+//! spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [WORKLOAD ...]
+//! ```
+//!
+//! For every thread count (ascending) and every selected workload, each
+//! implementation is warmed up and then timed `runs` times; the
+//! implementations are interleaved round robin within each run so that
+//! machine noise hits all of them alike. Progress goes to stderr, one
+//! Markdown table per thread count goes to stdout, and `--json FILE` writes
+//! the raw numbers.
+//!
+//! `threads` counts every thread that runs jobs, a participating caller
+//! included (see `impls.rs`). The deque workloads ignore `--threads`: they
+//! always use one thread (`deque-pushpop`) or two (`deque-steal`).
+
+mod impls;
+mod report;
+mod workloads;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use impls::{Bench, Pools};
+use report::Measurement;
+
+const USAGE: &str =
+    "usage: spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [WORKLOAD ...]";
+
+/// Every workload id, in the order they run.
+const WORKLOADS: &[&str] = &[
+    "fib",
+    "tree-sum",
+    "tree-sum-small",
+    "spawn",
+    "skynet",
+    "deque-pushpop",
+    "deque-steal",
+];
+
+/// Parsed command line.
+struct Options {
+    quick: bool,
+    threads: Vec<usize>,
+    runs: usize,
+    json: Option<String>,
+    workloads: Vec<&'static str>,
+}
+
+/// A command-line error: printed with the usage line, exit code 2.
+struct UsageError(String);
+
+fn parse_threads(value: &str) -> Result<Vec<usize>, UsageError> {
+    let mut threads = Vec::new();
+    for part in value.split(',') {
+        match part.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => threads.push(n),
+            _ => {
+                return Err(UsageError(format!(
+                    "--threads expects a comma-separated list of integers >= 1, got `{value}`"
+                )))
+            }
+        }
+    }
+    // forte 1.0.0-alpha.4 deadlocks when its pool shrinks, so thread counts
+    // always run in ascending order (its pool only ever grows).
+    threads.sort_unstable();
+    threads.dedup();
+    Ok(threads)
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, UsageError> {
+    let mut quick = false;
+    let mut threads = None;
+    let mut runs = None;
+    let mut json = None;
+    let mut workloads: Vec<&'static str> = Vec::new();
+    let mut args = args.peekable();
+
+    while let Some(arg) = args.next() {
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline_value) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, UsageError> {
+            inline_value
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| UsageError(format!("{name} needs a value")))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--quick" if inline_value.is_none() => quick = true,
+            "--threads" => threads = Some(parse_threads(&value("--threads")?)?),
+            "--runs" => {
+                let v = value("--runs")?;
+                match v.parse::<usize>() {
+                    Ok(n) if n >= 1 => runs = Some(n),
+                    _ => {
+                        return Err(UsageError(format!(
+                            "--runs expects an integer >= 1, got `{v}`"
+                        )))
+                    }
+                }
+            }
+            "--json" => json = Some(value("--json")?),
+            f if f.starts_with('-') => return Err(UsageError(format!("unknown flag `{arg}`"))),
+            id => match WORKLOADS.iter().find(|w| **w == id) {
+                Some(w) => {
+                    if !workloads.contains(w) {
+                        workloads.push(w);
+                    }
+                }
+                None => {
+                    return Err(UsageError(format!(
+                        "unknown workload `{id}` (known: {})",
+                        WORKLOADS.join(", ")
+                    )))
+                }
+            },
+        }
+    }
+
+    if workloads.is_empty() {
+        workloads = WORKLOADS.to_vec();
+    } else {
+        // Run in the canonical order whatever the order on the command line.
+        workloads.sort_by_key(|w| WORKLOADS.iter().position(|k| k == w));
+    }
+    Ok(Some(Options {
+        quick,
+        threads: threads.unwrap_or_else(|| vec![1, 2]),
+        runs: runs.unwrap_or(if quick { 3 } else { 10 }),
+        json,
+        workloads,
+    }))
+}
+
+/// Warms up and times `benches` round robin, returning one measurement each.
+fn measure(
+    workload: &'static str,
+    threads: usize,
+    mut benches: Vec<Bench<'_>>,
+    warmup: usize,
+    runs: usize,
+) -> Vec<Measurement> {
+    let start = Instant::now();
+    eprintln!(
+        "[{threads} thread(s)] {workload}: {} impls, {warmup} warm-up + {runs} timed runs each",
+        benches.len()
+    );
+    for _ in 0..warmup {
+        for bench in &mut benches {
+            (bench.run)();
+        }
+    }
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); benches.len()];
+    for _ in 0..runs {
+        for (bench, times) in benches.iter_mut().zip(&mut times) {
+            times.push((bench.run)());
+        }
+    }
+    let results: Vec<Measurement> = benches
+        .iter()
+        .zip(times)
+        .map(|(bench, times)| Measurement::new(workload, bench.name, threads, &times))
+        .collect();
+    let summary: Vec<String> = results
+        .iter()
+        .map(|m| format!("{} {}", m.imp, report::format_ns(m.median_ns)))
+        .collect();
+    eprintln!(
+        "    done in {:.2} s: {}",
+        start.elapsed().as_secs_f64(),
+        summary.join(", ")
+    );
+    results
+}
+
+fn run(options: &Options) -> Vec<Measurement> {
+    let warmup = if options.quick { 1 } else { 2 };
+    let mut results = Vec::new();
+
+    // The deque workloads go first, while no pool exists yet: once grown,
+    // forte's pool keeps a heartbeat thread ticking every 100 µs for the rest
+    // of the process, which would disturb these one- and two-thread runs.
+    for &workload in options.workloads.iter().filter(|w| is_deque(w)) {
+        let (threads, benches) = workloads::deque::benches(workload);
+        results.extend(measure(workload, threads, benches, warmup, options.runs));
+    }
+
+    let pool_workloads: Vec<&'static str> = options
+        .workloads
+        .iter()
+        .copied()
+        .filter(|w| !is_deque(w))
+        .collect();
+    if !pool_workloads.is_empty() {
+        let data = workloads::Data::new(&pool_workloads);
+        for &threads in &options.threads {
+            let pools = Pools::new(threads);
+            for &workload in &pool_workloads {
+                let benches = workloads::pool_benches(workload, &pools, &data);
+                results.extend(measure(workload, threads, benches, warmup, options.runs));
+            }
+        }
+    }
+
+    // Report in the canonical workload order (the sort is stable, so impls
+    // keep their order).
+    results.sort_by_key(|m| WORKLOADS.iter().position(|w| *w == m.workload));
+    results
+}
+
+fn is_deque(workload: &str) -> bool {
+    workload.starts_with("deque-")
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            println!("workloads: {}", WORKLOADS.join(", "));
+            return ExitCode::SUCCESS;
+        }
+        Err(UsageError(message)) => {
+            eprintln!("spindle-bench: {message}");
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let start = Instant::now();
+    let results = run(&options);
+    print!("{}", report::markdown(&results));
+    if let Some(path) = &options.json {
+        if let Err(e) = std::fs::write(path, report::json(&results)) {
+            eprintln!("spindle-bench: cannot write {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {path}");
+    }
+    eprintln!("total wall time {:.1} s", start.elapsed().as_secs_f64());
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,153 @@
+//! Result aggregation and output: one Markdown table per thread count on
+//! stdout, and the `--json` file (written by hand; the format is tiny).
+//!
+//! Ratios in the tables are *time* ratios, `this impl's median / reference
+//! median`, so below 1.00 means faster than the reference:
+//! - `×serial`: reference is the `serial` row of the same workload;
+//! - `×best peer`: reference is the fastest peer (neither `serial` nor
+//!   `spindle`) of the same workload and thread count.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Timing summary of one (workload, impl, threads) triple.
+pub struct Measurement {
+    pub workload: &'static str,
+    pub imp: &'static str,
+    pub threads: usize,
+    pub median_ns: f64,
+    pub min_ns: f64,
+    pub runs: usize,
+}
+
+impl Measurement {
+    /// Summarises `times` (at least one).
+    pub fn new(
+        workload: &'static str,
+        imp: &'static str,
+        threads: usize,
+        times: &[Duration],
+    ) -> Self {
+        let mut ns: Vec<f64> = times.iter().map(|t| t.as_nanos() as f64).collect();
+        ns.sort_by(f64::total_cmp);
+        let mid = ns.len() / 2;
+        let median_ns = if ns.len() % 2 == 1 {
+            ns[mid]
+        } else {
+            (ns[mid - 1] + ns[mid]) / 2.0
+        };
+        Measurement {
+            workload,
+            imp,
+            threads,
+            median_ns,
+            min_ns: ns[0],
+            runs: ns.len(),
+        }
+    }
+}
+
+/// Formats nanoseconds with three significant digits and a fitting unit.
+pub fn format_ns(ns: f64) -> String {
+    let (value, unit) = if ns < 1e3 {
+        (ns, "ns")
+    } else if ns < 1e6 {
+        (ns / 1e3, "µs")
+    } else if ns < 1e9 {
+        (ns / 1e6, "ms")
+    } else {
+        (ns / 1e9, "s")
+    };
+    let decimals = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("{value:.decimals$} {unit}")
+}
+
+fn ratio(value: f64, reference: Option<f64>) -> String {
+    match reference {
+        Some(r) if r > 0.0 => format!("{:.2}", value / r),
+        _ => "–".to_string(),
+    }
+}
+
+/// One Markdown table per thread count, ascending.
+pub fn markdown(results: &[Measurement]) -> String {
+    let mut threads: Vec<usize> = results.iter().map(|m| m.threads).collect();
+    threads.sort_unstable();
+    threads.dedup();
+
+    let mut out = String::new();
+    for t in threads {
+        let rows: Vec<&Measurement> = results.iter().filter(|m| m.threads == t).collect();
+        let _ = writeln!(out, "\n## {t} thread{}\n", if t == 1 { "" } else { "s" });
+        out.push_str("| workload | impl | median | min | ×serial | ×best peer |\n");
+        out.push_str("|---|---|---:|---:|---:|---:|\n");
+        for m in &rows {
+            let same: Vec<&&Measurement> =
+                rows.iter().filter(|o| o.workload == m.workload).collect();
+            let serial = same.iter().find(|o| o.imp == "serial").map(|o| o.median_ns);
+            let best_peer = same
+                .iter()
+                .filter(|o| o.imp != "serial" && o.imp != "spindle")
+                .map(|o| o.median_ns)
+                .min_by(f64::total_cmp);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                m.workload,
+                m.imp,
+                format_ns(m.median_ns),
+                format_ns(m.min_ns),
+                ratio(m.median_ns, serial),
+                ratio(m.median_ns, best_peer),
+            );
+        }
+    }
+    out.push_str(
+        "\nRatios are time ratios (median / reference median): below 1.00 is faster. \
+         Best peer = fastest impl other than serial and spindle.\n",
+    );
+    out
+}
+
+/// Escapes a string for a JSON string literal (ids are plain ASCII, but be safe).
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `{"schema":1,"results":[{...}, ...]}`, one object per measurement.
+pub fn json(results: &[Measurement]) -> String {
+    let objects: Vec<String> = results
+        .iter()
+        .map(|m| {
+            format!(
+                "{{\"workload\":{},\"impl\":{},\"threads\":{},\"median_ns\":{:.1},\"min_ns\":{:.1},\"runs\":{}}}",
+                json_str(m.workload),
+                json_str(m.imp),
+                m.threads,
+                m.median_ns,
+                m.min_ns,
+                m.runs
+            )
+        })
+        .collect();
+    format!("{{\"schema\":1,\"results\":[{}]}}\n", objects.join(","))
+}

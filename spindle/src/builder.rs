@@ -1,0 +1,211 @@
+//! Configuring and starting a pool.
+
+use std::any::Any;
+
+use crate::deque;
+use crate::error::Error;
+use crate::job::JobCacheHome;
+use crate::pool::Pool;
+use crate::registry::{Registry, SlotShared};
+use crate::stats::SlotCounters;
+use crate::sync::{thread, Arc};
+use crate::util::CachePadded;
+use crate::worker::{run_worker, WorkerLocal};
+
+/// The most worker threads a pool may have.
+pub const MAX_WORKERS: usize = 1024;
+/// The largest per-slot job cache, in jobs (128 bytes each).
+pub const MAX_JOB_CAPACITY: usize = 1 << 20;
+/// The smallest worker stack spindle accepts.
+pub const MIN_STACK_SIZE: usize = 64 * 1024;
+
+/// Settings for a [`Pool`]; start with [`Pool::builder`].
+///
+/// ```
+/// let pool = spindle::Pool::builder()
+///     .workers(2)
+///     .thread_name("render-")
+///     .deque_capacity(512)
+///     .job_capacity(256)
+///     .build()?;
+/// assert_eq!(pool.num_workers(), 2);
+/// # Ok::<(), spindle::Error>(())
+/// ```
+///
+/// Bad values are reported by [`build`](Builder::build), never by a panic:
+///
+/// ```
+/// let err = spindle::Pool::builder().deque_capacity(1000).build().unwrap_err();
+/// assert!(err.to_string().contains("power of two"));
+/// ```
+#[must_use]
+pub struct Builder {
+    workers: Option<usize>,
+    thread_name: String,
+    stack_size: Option<usize>,
+    deque_capacity: usize,
+    job_capacity: usize,
+    panic_handler: Option<crate::registry::PanicHandler>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            workers: None,
+            thread_name: "spindle-".to_owned(),
+            stack_size: None,
+            deque_capacity: 1024,
+            job_capacity: 1024,
+            panic_handler: None,
+        }
+    }
+}
+
+impl Builder {
+    /// Number of worker threads. Default: available cores − 1, at least 1 —
+    /// the thread that waits on the pool takes part, and makes up the last
+    /// core.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Prefix of worker thread names; worker `i` is named `{prefix}{i}`.
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// Stack size of each worker thread, in bytes (default: Rust's
+    /// default for spawned threads). At least [`MIN_STACK_SIZE`].
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Slots in each worker's deque: a power of two up to
+    /// [`deque::MAX_CAPACITY`]. Default 1024. When a deque is full, half
+    /// of it moves to the pool's global queue.
+    pub fn deque_capacity(mut self, n: usize) -> Self {
+        self.deque_capacity = n;
+        self
+    }
+
+    /// Pre-allocated job blocks per worker (128 bytes each), so spawns do
+    /// not call the allocator; past this many jobs in flight from one
+    /// worker, spawns fall back to the heap. Default 1024; 0 disables the
+    /// cache.
+    pub fn job_capacity(mut self, n: usize) -> Self {
+        self.job_capacity = n;
+        self
+    }
+
+    /// Called with the payload when a detached job
+    /// ([`Pool::spawn`]) panics. Default: print a line to stderr and go on.
+    pub fn panic_handler<H>(mut self, handler: H) -> Self
+    where
+        H: Fn(Box<dyn Any + Send>) + Send + Sync + 'static,
+    {
+        self.panic_handler = Some(Box::new(handler));
+        self
+    }
+
+    fn validate(&self) -> Result<usize, Error> {
+        let workers = match self.workers {
+            Some(n) => n,
+            None => std::thread::available_parallelism()
+                .map(|n| n.get().saturating_sub(1))
+                .unwrap_or(1)
+                .clamp(1, MAX_WORKERS),
+        };
+        if workers == 0 {
+            return Err(Error::ZeroWorkers);
+        }
+        if workers > MAX_WORKERS {
+            return Err(Error::TooManyWorkers {
+                requested: workers,
+                max: MAX_WORKERS,
+            });
+        }
+        let cap = self.deque_capacity;
+        if !cap.is_power_of_two() || cap > deque::MAX_CAPACITY {
+            return Err(Error::InvalidCapacity {
+                what: "deque_capacity",
+                value: cap,
+                max: deque::MAX_CAPACITY,
+                power_of_two: true,
+            });
+        }
+        if self.job_capacity > MAX_JOB_CAPACITY {
+            return Err(Error::InvalidCapacity {
+                what: "job_capacity",
+                value: self.job_capacity,
+                max: MAX_JOB_CAPACITY,
+                power_of_two: false,
+            });
+        }
+        if let Some(s) = self.stack_size {
+            if s < MIN_STACK_SIZE {
+                return Err(Error::StackTooSmall {
+                    value: s,
+                    min: MIN_STACK_SIZE,
+                });
+            }
+        }
+        Ok(workers)
+    }
+
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    ///
+    /// Any invalid setting, or [`Error::Spawn`] if the operating system
+    /// refuses a thread (the threads already started are stopped first).
+    pub fn build(self) -> Result<Pool, Error> {
+        let workers = self.validate()?;
+        let slots = workers + 1; // the last slot is the participant's
+        let mut owners = Vec::with_capacity(slots);
+        let mut shared = Vec::with_capacity(slots);
+        for _ in 0..slots {
+            let (w, s) = deque::new(self.deque_capacity);
+            owners.push(w);
+            shared.push(SlotShared {
+                stealer: s,
+                cache_home: JobCacheHome::new(self.job_capacity),
+                counters: CachePadded::new(SlotCounters::default()),
+            });
+        }
+        let registry = Arc::new(Registry::new(shared.into(), self.panic_handler));
+        let mut locals = owners.into_iter().enumerate().map(|(i, deque)| {
+            // SAFETY: each home gets exactly one local cache, and the
+            // registry (holding homes, parkers and counters) outlives every
+            // `WorkerLocal`: workers hold an `Arc`, the participant's lives
+            // inside the registry itself.
+            unsafe {
+                let cache = registry.slot(i).cache_home.make_local();
+                Box::new(WorkerLocal::new(&registry, i, deque, cache))
+            }
+        });
+        let mut threads = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let local = locals.next().expect("one local per slot");
+            let reg = registry.clone();
+            let mut b = thread::Builder::new().name(format!("{}{i}", self.thread_name));
+            if let Some(s) = self.stack_size {
+                b = b.stack_size(s);
+            }
+            match b.spawn(move || run_worker(local, reg)) {
+                Ok(h) => threads.push(h),
+                Err(e) => {
+                    registry.terminate();
+                    for t in threads {
+                        let _ = t.join();
+                    }
+                    return Err(Error::Spawn(e));
+                }
+            }
+        }
+        registry.set_participant(locals.next().expect("participant slot"));
+        Ok(Pool::from_parts(registry, threads))
+    }
+}

@@ -1,0 +1,172 @@
+//! `Counter`: wait for a group of jobs dispatched in batches; the waiting
+//! thread runs other jobs meanwhile.
+
+use std::any::Any;
+
+use crate::job::HeapJob;
+use crate::latch::Latch;
+use crate::pool::Pool;
+use crate::sleep::Parker;
+use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
+use crate::worker::{self, WorkerLocal};
+
+/// Counts jobs that have been dispatched and not yet finished.
+///
+/// Cloning a `Counter` gives another handle to the same count. Jobs given
+/// to [`Pool::dispatch`] with a counter decrement it when they finish;
+/// [`Pool::wait`] returns when it reaches zero.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+///
+/// let pool = spindle::Pool::builder().workers(2).build()?;
+/// let done = spindle::Counter::new();
+/// let sum = Arc::new(AtomicUsize::new(0));
+/// pool.dispatch(&done, (1..=100).map(|i| {
+///     let sum = sum.clone();
+///     move || { sum.fetch_add(i, Ordering::Relaxed); }
+/// }));
+/// pool.wait(&done);
+/// assert_eq!(sum.load(Ordering::Relaxed), 5050);
+/// # Ok::<(), spindle::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Counter {
+    inner: Arc<CounterInner>,
+}
+
+#[derive(Default)]
+pub(crate) struct CounterInner {
+    pending: AtomicUsize,
+    /// Parkers to wake when `pending` reaches zero.
+    waiters: Mutex<Vec<Arc<Parker>>>,
+    /// The first panic of a dispatched job, for `wait` to re-raise.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl Counter {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Jobs dispatched with this counter and not finished yet.
+    pub fn pending(&self) -> usize {
+        self.inner.pending.load(Ordering::Acquire)
+    }
+
+    /// True when no job is pending.
+    pub fn is_done(&self) -> bool {
+        self.pending() == 0
+    }
+}
+
+impl core::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Counter")
+            .field("pending", &self.pending())
+            .finish()
+    }
+}
+
+impl CounterInner {
+    fn complete_one(&self) {
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let waiters = core::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+            for w in waiters {
+                w.unpark();
+            }
+        }
+    }
+
+    /// Keeps the first panic for `wait`; later ones go to the pool's handler.
+    fn record_panic(&self, p: Box<dyn Any + Send>, w: Option<&WorkerLocal>) {
+        let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(p);
+        } else if let Some(w) = w {
+            drop(slot);
+            w.registry().handle_panic(p);
+        }
+    }
+}
+
+impl Latch for CounterInner {
+    fn probe(&self) -> bool {
+        self.pending.load(Ordering::Acquire) == 0
+    }
+
+    fn prepare_sleep(&self, parker: &Arc<Parker>) -> bool {
+        // Register under the lock, then re-check: a completion that reached
+        // zero before our push took the list without us, and we see zero.
+        self.waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(parker.clone());
+        !self.probe()
+    }
+}
+
+impl Pool {
+    /// Queues a batch of jobs tied to `counter`, with one decision about
+    /// waking workers for the whole batch. Returns at once.
+    ///
+    /// The counter is raised by the batch size before any job can run, and
+    /// each job lowers it when it finishes (also when it panics: the first
+    /// panic is re-raised by [`wait`](Pool::wait)).
+    pub fn dispatch<I, F>(&self, counter: &Counter, jobs: I)
+    where
+        I: IntoIterator<Item = F>,
+        F: FnOnce() + Send + 'static,
+    {
+        let cur = worker::current();
+        // SAFETY: `CURRENT` points to a live slot run by this thread.
+        let local = unsafe { cur.as_ref() }.filter(|w| core::ptr::eq(w.registry(), &**self.registry()));
+        let refs: Vec<_> = jobs
+            .into_iter()
+            .map(|f| {
+                let inner = counter.inner.clone();
+                let job = move || {
+                    if let crate::job::JobResult::Panic(p) = crate::job::JobResult::call(f) {
+                        // SAFETY: as above; the job runs on a slot.
+                        inner.record_panic(p, unsafe { worker::current().as_ref() });
+                    }
+                    inner.complete_one();
+                };
+                let (job, heap) = HeapJob::new(job, local.map(|w| &w.cache));
+                if heap {
+                    if let Some(w) = local {
+                        w.record_heap_fallback();
+                    }
+                }
+                job
+            })
+            .collect();
+        if refs.is_empty() {
+            return;
+        }
+        let n = refs.len();
+        counter.inner.pending.fetch_add(n, Ordering::Relaxed);
+        let registry = self.registry();
+        match local {
+            Some(w) => refs.into_iter().for_each(|j| w.push_batch_quiet(j)),
+            None => registry.injector.push_batch(refs),
+        }
+        registry.sleep.notify_work(n);
+    }
+
+    /// Returns when `counter` reaches zero, running other jobs meanwhile
+    /// (an outside thread takes the participant slot to do so).
+    ///
+    /// # Panics
+    ///
+    /// Re-raises the first panic of a job dispatched with `counter`, once.
+    pub fn wait(&self, counter: &Counter) {
+        self.in_worker(|w| w.wait_until(&*counter.inner));
+        let panic = counter.inner.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(p) = panic {
+            std::panic::resume_unwind(p);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The one error type of the crate.
+
+use std::fmt;
+
+/// Why a pool could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// `workers(0)`: a pool needs at least one worker thread.
+    ZeroWorkers,
+    /// More workers than spindle supports.
+    TooManyWorkers {
+        /// What was asked for.
+        requested: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A capacity that is not a power of two where one is required, or is
+    /// out of range.
+    InvalidCapacity {
+        /// Which setting (`"deque_capacity"`, `"job_capacity"`).
+        what: &'static str,
+        /// The value given.
+        value: usize,
+        /// The largest value allowed.
+        max: usize,
+        /// Whether the setting must be a power of two.
+        power_of_two: bool,
+    },
+    /// A worker stack size below the minimum.
+    StackTooSmall {
+        /// The value given, in bytes.
+        value: usize,
+        /// The smallest allowed, in bytes.
+        min: usize,
+    },
+    /// The operating system refused to start a worker thread.
+    Spawn(std::io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ZeroWorkers => write!(f, "a spindle pool needs at least one worker (got 0)"),
+            Error::TooManyWorkers { requested, max } => {
+                write!(f, "{requested} workers requested; spindle supports at most {max}")
+            }
+            Error::InvalidCapacity {
+                what,
+                value,
+                max,
+                power_of_two,
+            } => {
+                if *power_of_two {
+                    write!(f, "{what} must be a power of two in 1..={max}, got {value}")
+                } else {
+                    write!(f, "{what} must be at most {max}, got {value}")
+                }
+            }
+            Error::StackTooSmall { value, min } => {
+                write!(f, "worker stack size {value} bytes is below the minimum of {min}")
+            }
+            Error::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The job header, its packed state word, and `JobRef`, the tagged pointer
+//! that queues carry.
+
+use core::ptr::NonNull;
+
+use crate::sync::{AtomicU32, Ordering};
+
+/// The job is finished and its result written; for stack jobs this is the
+/// latch their owner waits on. Set with `Release`, read with `Acquire`.
+pub(crate) const DONE: u32 = 1 << 0;
+/// The thread waiting on this job has gone to sleep and must be unparked by
+/// whoever sets `DONE`.
+pub(crate) const SLEEPING: u32 = 1 << 1;
+/// Set when the job starts running. A second start is a scheduler bug
+/// (rule 1 of the module spec); debug builds abort on it.
+pub(crate) const STARTED: u32 = 1 << 2;
+/// Bits 8..10: the job's priority class (see [`Priority`]). Reserved for the
+/// priority scheduler; every job is `Normal` today.
+pub(crate) const PRIORITY_SHIFT: u32 = 8;
+/// Mask of the priority bits in the state word.
+pub(crate) const PRIORITY_MASK: u32 = 0b11 << PRIORITY_SHIFT;
+
+/// Priority classes, kept in two bits of the header and of the `JobRef` tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Priority {
+    High = 0,
+    Normal = 1,
+    Low = 2,
+}
+
+impl Priority {
+    fn from_bits(bits: usize) -> Self {
+        match bits {
+            0 => Priority::High,
+            2 => Priority::Low,
+            _ => Priority::Normal,
+        }
+    }
+}
+
+/// What every job starts with: how to run it, and its state.
+///
+/// `execute` receives the header's own address and casts it back to the
+/// concrete job type (the header is its first field, `#[repr(C)]`).
+#[repr(C, align(8))]
+pub(crate) struct JobHeader {
+    execute: unsafe fn(NonNull<JobHeader>),
+    state: AtomicU32,
+}
+
+// The budget for a header is 32 bytes; we use 16.
+const _: () = assert!(core::mem::size_of::<JobHeader>() <= 32);
+const _: () = assert!(core::mem::align_of::<JobHeader>() >= 4);
+
+impl JobHeader {
+    /// A header for a job of `Normal` priority.
+    pub(crate) fn new(execute: unsafe fn(NonNull<JobHeader>)) -> Self {
+        Self {
+            execute,
+            state: AtomicU32::new((Priority::Normal as u32) << PRIORITY_SHIFT),
+        }
+    }
+
+    /// The packed state word.
+    pub(crate) fn state(&self) -> &AtomicU32 {
+        &self.state
+    }
+
+    pub(crate) fn priority(&self) -> Priority {
+        let bits = (self.state.load(Ordering::Relaxed) & PRIORITY_MASK) >> PRIORITY_SHIFT;
+        Priority::from_bits(bits as usize)
+    }
+
+    /// Debug builds: records the start and aborts on a second one.
+    #[inline(always)]
+    pub(crate) fn mark_started(&self) {
+        if cfg!(debug_assertions) {
+            let old = self.state.fetch_or(STARTED, Ordering::Relaxed);
+            if old & STARTED != 0 {
+                crate::unwind::abort("spindle: a job was executed twice (scheduler bug)");
+            }
+        }
+    }
+}
+
+/// Mask of the tag bits in a `JobRef` (the header is 8-aligned: 3 free bits;
+/// two carry the priority class).
+const TAG_MASK: usize = 0b11;
+
+/// A one-word, tagged pointer to a [`JobHeader`]: what queues hold.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct JobRef(NonNull<JobHeader>);
+
+// SAFETY: every constructor of a job requires its closure (and result) to be
+// `Send`, so the job may run on any thread; `JobRef` itself is an address.
+unsafe impl Send for JobRef {}
+
+impl JobRef {
+    /// Tags `header` with its priority.
+    ///
+    /// # Safety
+    ///
+    /// `header` must point to a live job header that obeys the module's
+    /// rules until the job has been executed.
+    #[inline(always)]
+    pub(crate) unsafe fn new(header: NonNull<JobHeader>) -> Self {
+        // SAFETY: the caller guarantees the header is live.
+        let prio = unsafe { header.as_ref() }.priority() as usize;
+        JobRef(header.map_addr(|a| a | prio))
+    }
+
+    /// The raw tagged pointer, to store in a deque slot.
+    #[inline(always)]
+    pub(crate) fn into_raw(self) -> NonNull<JobHeader> {
+        self.0
+    }
+
+    /// Rebuilds a `JobRef` from [`JobRef::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `raw` must come from `into_raw`, and the job not have executed.
+    #[inline(always)]
+    pub(crate) unsafe fn from_raw(raw: NonNull<JobHeader>) -> Self {
+        JobRef(raw)
+    }
+
+    /// The priority carried in the tag, readable without touching the job.
+    #[allow(dead_code)] // read by the priority scheduler to come, and tests
+    pub(crate) fn priority(self) -> Priority {
+        Priority::from_bits(self.0.addr().get() & TAG_MASK)
+    }
+
+    #[inline(always)]
+    fn header(self) -> NonNull<JobHeader> {
+        // SAFETY: clearing tag bits of a non-null, 8-aligned address whose
+        // untagged value is non-null leaves it non-null.
+        self.0
+            .map_addr(|a| unsafe { core::num::NonZeroUsize::new_unchecked(a.get() & !TAG_MASK) })
+    }
+
+    /// Runs the job.
+    ///
+    /// # Safety
+    ///
+    /// The caller took this `JobRef` from a queue (or created it) and has the
+    /// sole right to execute it (rule 1).
+    #[inline(always)]
+    pub(crate) unsafe fn execute(self) {
+        let header = self.header();
+        // SAFETY: the header is live until executed (rule 2); `execute` is
+        // the function its job type installed for exactly this pointer.
+        unsafe { (header.as_ref().execute)(header) }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    unsafe fn nothing(_: NonNull<JobHeader>) {}
+
+    #[test]
+    fn tag_round_trip() {
+        let h = JobHeader::new(nothing);
+        let p = NonNull::from(&h);
+        // SAFETY: `h` outlives the reference and is never executed.
+        let r = unsafe { JobRef::new(p) };
+        assert_eq!(r.priority(), Priority::Normal);
+        assert_eq!(r.header(), p);
+        // SAFETY: from `into_raw` of a live job.
+        assert_eq!(unsafe { JobRef::from_raw(r.into_raw()) }, r);
+        assert_eq!(h.priority(), Priority::Normal);
+    }
+}

@@ -1,0 +1,105 @@
+//! Jobs whose closure lives off the stack: in a block of a worker's job
+//! cache, or in a `Box` when the cache is empty or the closure too large.
+
+use core::mem::{self, MaybeUninit};
+use core::ptr::{self, NonNull};
+
+use super::{JobCache, JobCacheHome, JobHeader, JobRef};
+
+/// Bytes of closure a cache block holds inline.
+pub(crate) const PAYLOAD: usize = 96;
+/// Alignment of the payload (offset 32 in a 64-aligned block).
+const PAYLOAD_ALIGN: usize = 16;
+
+/// One job-cache block: a header, where to return it, a free-list link, and
+/// the closure's bytes. Two cache lines.
+#[repr(C, align(64))]
+pub(crate) struct Block {
+    header: MaybeUninit<JobHeader>,
+    /// The cache this block belongs to.
+    pub(super) home: *const JobCacheHome,
+    /// Link in the cache's remote free list.
+    pub(super) next: *mut Block,
+    payload: MaybeUninit<[u8; PAYLOAD]>,
+}
+
+const _: () = assert!(mem::size_of::<Block>() == 128);
+const _: () = assert!(mem::offset_of!(Block, header) == 0);
+const _: () = assert!(mem::offset_of!(Block, payload) % PAYLOAD_ALIGN == 0);
+
+/// A closure in a `Box`, with a header in front.
+#[repr(C)]
+struct BoxedJob<F> {
+    header: JobHeader,
+    func: F,
+}
+
+/// Namespace for creating heap jobs.
+pub(crate) struct HeapJob;
+
+impl HeapJob {
+    /// Wraps `f` as a job. Takes a block from `cache` when given one that
+    /// has a free block and `f` fits; otherwise boxes it. Returns the job and
+    /// whether it came from the heap.
+    ///
+    /// `f` must not unwind out (rule 3): front ends wrap user code in
+    /// `catch_unwind` before it gets here; if it does unwind, the process
+    /// aborts.
+    pub(crate) fn new<F>(f: F, cache: Option<&JobCache>) -> (JobRef, bool)
+    where
+        F: FnOnce() + Send,
+    {
+        let fits = mem::size_of::<F>() <= PAYLOAD && mem::align_of::<F>() <= PAYLOAD_ALIGN;
+        if fits {
+            if let Some(block) = cache.and_then(JobCache::alloc) {
+                // SAFETY: the block is ours until executed (just allocated);
+                // `F` fits the payload's size and alignment (checked above).
+                unsafe {
+                    let b = block.as_ptr();
+                    ptr::addr_of_mut!((*b).header)
+                        .write(MaybeUninit::new(JobHeader::new(execute_cached::<F>)));
+                    ptr::addr_of_mut!((*b).payload).cast::<F>().write(f);
+                    return (JobRef::new(block.cast::<JobHeader>()), false);
+                }
+            }
+        }
+        let boxed = Box::new(BoxedJob {
+            header: JobHeader::new(execute_boxed::<F>),
+            func: f,
+        });
+        let p = NonNull::from(Box::leak(boxed));
+        // SAFETY: leaked, so live until `execute_boxed` frees it.
+        (unsafe { JobRef::new(p.cast::<JobHeader>()) }, true)
+    }
+}
+
+/// # Safety
+///
+/// `this` is the header of a live cache block holding an `F`; sole executor.
+unsafe fn execute_cached<F: FnOnce() + Send>(this: NonNull<JobHeader>) {
+    let block = this.cast::<Block>();
+    // SAFETY: the header is initialised (written by `HeapJob::new`).
+    unsafe { (*block.as_ptr()).header.assume_init_ref() }.mark_started();
+    // SAFETY: `HeapJob::new` wrote an `F` at the payload; we move it out once.
+    let f = unsafe { ptr::addr_of!((*block.as_ptr()).payload).cast::<F>().read() };
+    // Return the block before running: the closure is on our stack now, and
+    // a long job should not hold a block another spawn could use.
+    // SAFETY: the block is no longer read after this point.
+    unsafe { JobCache::release(block) };
+    let _abort = crate::unwind::AbortIfUnwinding::new("a queued job unwound");
+    f();
+    _abort.disarm();
+}
+
+/// # Safety
+///
+/// `this` is the header of a leaked `BoxedJob<F>`; sole executor.
+unsafe fn execute_boxed<F: FnOnce() + Send>(this: NonNull<JobHeader>) {
+    // SAFETY: created by `Box::leak` in `HeapJob::new`, executed once.
+    let boxed = unsafe { Box::from_raw(this.cast::<BoxedJob<F>>().as_ptr()) };
+    boxed.header.mark_started();
+    let f = boxed.func;
+    let _abort = crate::unwind::AbortIfUnwinding::new("a queued job unwound");
+    f();
+    _abort.disarm();
+}

@@ -1,0 +1,39 @@
+//! `join`: the fork-join primitive, as a free function.
+
+use crate::pool::with_worker;
+
+/// Runs `a` and `b`, potentially in parallel, on the current thread's pool
+/// (or the global pool from outside any pool), and returns both results.
+///
+/// `a` runs on the calling thread. `b` is kept in the worker's private
+/// stack and runs right after `a` unless an idle thread took it; then the
+/// caller runs other jobs until `b` is done. Nothing is allocated. If
+/// either closure panics, the panic is re-raised after both have finished.
+///
+/// ```
+/// fn fib(n: u64) -> u64 {
+///     if n < 2 {
+///         return n;
+///     }
+///     let (a, b) = spindle::join(|| fib(n - 1), || fib(n - 2));
+///     a + b
+/// }
+/// assert_eq!(fib(20), 6765);
+/// ```
+///
+/// Both closures must be `Send`:
+///
+/// ```compile_fail
+/// let rc = std::rc::Rc::new(1);
+/// spindle::join(|| *rc, || 2);
+/// ```
+#[inline]
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    with_worker(|w| w.join(a, b))
+}

@@ -1,0 +1,90 @@
+//! # spindle
+//!
+//! A work-stealing job system: one pool of worker threads that runs
+//! fork-join work ([`join`], [`scope`]), batches waited on with a
+//! [`Counter`], and detached jobs ([`spawn`]), and costs about a function
+//! call when work is not stolen.
+//!
+//! ```
+//! let pool = spindle::Pool::builder().workers(2).build()?;
+//!
+//! // Fork-join: both closures may borrow; nothing is allocated.
+//! let v: Vec<u64> = (0..1000).collect();
+//! let (left, right) = v.split_at(500);
+//! let (a, b) = pool.join(|| left.iter().sum::<u64>(), || right.iter().sum::<u64>());
+//! assert_eq!(a + b, 499_500);
+//!
+//! // Scopes: spawned jobs may borrow from the enclosing stack.
+//! let mut chunks = vec![0u32; 8];
+//! pool.scope(|s| {
+//!     for (i, c) in chunks.iter_mut().enumerate() {
+//!         s.spawn(move |_| *c = i as u32 * 2);
+//!     }
+//! });
+//! assert_eq!(chunks[7], 14);
+//! # Ok::<(), spindle::Error>(())
+//! ```
+//!
+//! How a job travels, from the layer at the bottom up: [`deque`] (a
+//! Chase-Lev ring per worker), the injector (a global queue), jobs (a
+//! 16-byte header and a one-word tagged pointer), latches and counters,
+//! the sleep protocol (`src/sleep/README.md`), workers and the pool, and
+//! the front ends. `DESIGN.md` in the repository has the map.
+
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+mod sync;
+mod util;
+
+pub mod deque;
+mod injector;
+mod job;
+mod latch;
+mod sleep;
+mod unwind;
+
+#[cfg(not(loom))]
+mod builder;
+#[cfg(not(loom))]
+mod counter;
+#[cfg(not(loom))]
+mod error;
+#[cfg(not(loom))]
+mod join;
+#[cfg(not(loom))]
+mod pool;
+#[cfg(not(loom))]
+mod registry;
+#[cfg(not(loom))]
+mod scope;
+#[cfg(not(loom))]
+mod spawn;
+#[cfg(not(loom))]
+mod spin_lock;
+#[cfg(not(loom))]
+mod stats;
+#[cfg(not(loom))]
+mod worker;
+
+pub use util::CachePadded;
+
+#[cfg(not(loom))]
+pub use builder::{Builder, MAX_JOB_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE};
+#[cfg(not(loom))]
+pub use counter::Counter;
+#[cfg(not(loom))]
+pub use error::Error;
+#[cfg(not(loom))]
+pub use join::join;
+#[cfg(not(loom))]
+pub use pool::Pool;
+#[cfg(not(loom))]
+pub use scope::{scope, Scope};
+#[cfg(not(loom))]
+pub use spawn::spawn;
+#[cfg(not(loom))]
+pub use spin_lock::{SpinLock, SpinLockGuard};
+#[cfg(not(loom))]
+pub use stats::{Stats, WorkerStats};

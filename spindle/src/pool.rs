@@ -1,0 +1,254 @@
+//! The pool: its handle, the calls that enter it, shutdown, and the global
+//! pool behind the free functions.
+
+use std::sync::OnceLock;
+
+use crate::builder::Builder;
+use crate::error::Error;
+use crate::job::{StackJob, Waiter};
+use crate::latch::Latch;
+use crate::registry::Registry;
+use crate::sleep::Parker;
+use crate::stats::Stats;
+use crate::sync::{thread, Arc};
+use crate::worker::{self, WorkerLocal};
+
+/// A work-stealing pool of worker threads.
+///
+/// Work enters through [`join`](Pool::join), [`scope`](Pool::scope),
+/// [`dispatch`](Pool::dispatch), [`spawn`](Pool::spawn) and
+/// [`install`](Pool::install). A thread from outside the pool that waits on
+/// it — in `join`, `scope`, `install` or `wait` — takes the pool's
+/// *participant slot* and runs jobs while it waits, so a pool of `N` workers
+/// keeps `N + 1` cores busy. One outside thread at a time holds that slot;
+/// others hand their call to a worker and block.
+///
+/// Dropping the pool runs every job already queued, then joins the threads.
+///
+/// ```
+/// let pool = spindle::Pool::builder().workers(2).build()?;
+/// let (a, b) = pool.join(|| 1 + 1, || 2 + 2);
+/// assert_eq!((a, b), (2, 4));
+/// # Ok::<(), spindle::Error>(())
+/// ```
+pub struct Pool {
+    registry: Arc<Registry>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Pool {
+    /// Settings for a new pool.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// A pool with default settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Spawn`] if a thread cannot be started.
+    pub fn new() -> Result<Pool, Error> {
+        Builder::default().build()
+    }
+
+    pub(crate) fn from_parts(registry: Arc<Registry>, threads: Vec<thread::JoinHandle<()>>) -> Self {
+        Self { registry, threads }
+    }
+
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Number of worker threads (not counting a participating caller).
+    pub fn num_workers(&self) -> usize {
+        self.registry.num_workers()
+    }
+
+    /// Counters per worker; see [`Stats`].
+    pub fn stats(&self) -> Stats {
+        self.registry.stats()
+    }
+
+    /// Runs `op` inside the pool and returns its result. Called from
+    /// outside, the calling thread runs `op` itself as the pool's
+    /// participant (no hand-off), so `join` and `scope` inside it are as
+    /// cheap as on a worker.
+    pub fn install<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send,
+    {
+        self.in_worker(|_| op())
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, and returns both results.
+    ///
+    /// `a` runs on the calling thread; `b` waits in a private slot and runs
+    /// right after `a` unless an idle thread takes it first. Nothing is
+    /// allocated. If either panics, the panic is re-raised here after both
+    /// have finished (`a`'s first if both panic).
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        self.in_worker(|w| w.join(a, b))
+    }
+
+    /// Enters the pool: on a worker of this pool, `op` runs right here;
+    /// from outside, on the participant slot, or on a worker if another
+    /// thread holds that slot.
+    #[inline]
+    pub(crate) fn in_worker<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&WorkerLocal) -> R + Send,
+        R: Send,
+    {
+        let cur = worker::current();
+        if !cur.is_null() {
+            // SAFETY: `CURRENT` points to a live slot run by this thread.
+            let w = unsafe { &*cur };
+            if core::ptr::eq(w.registry(), &*self.registry) {
+                return op(w);
+            }
+        }
+        self.in_worker_cold(op)
+    }
+
+    #[cold]
+    fn in_worker_cold<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&WorkerLocal) -> R + Send,
+        R: Send,
+    {
+        match self.registry.claim_participant() {
+            Some(local) => {
+                let guard = Participant::enter(&self.registry, local);
+                op(guard.local())
+            }
+            None => self.run_on_worker(op),
+        }
+    }
+
+    /// Hands `op` to a worker through the injector and blocks until it
+    /// returns: for a second outside thread while the participant slot is
+    /// taken, or a worker of another pool.
+    fn run_on_worker<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&WorkerLocal) -> R + Send,
+        R: Send,
+    {
+        thread_local! {
+            static PARKER: Arc<Parker> = Arc::new(Parker::new());
+        }
+        let parker = PARKER.with(Arc::clone);
+        let job = StackJob::new(
+            || {
+                let cur = worker::current();
+                // SAFETY: injected jobs run only on this pool's slots, whose
+                // thread has `CURRENT` set for the duration.
+                op(unsafe { &*cur })
+            },
+            Waiter::Thread(Some(parker.clone())),
+        );
+        // SAFETY: we block below until the latch is set, so `job` outlives
+        // its execution.
+        let job_ref = unsafe { job.as_job_ref() };
+        self.registry.injector.push(job_ref);
+        self.registry.sleep.notify_work(1);
+        while !job.latch().probe() {
+            if job.latch().prepare_sleep(&parker) {
+                parker.park();
+            }
+        }
+        job.into_result()
+    }
+}
+
+/// An outside thread's hold on the participant slot. While it lives, the
+/// thread's `CURRENT` is the slot; on drop (also when unwinding) the slot's
+/// leftover public jobs move to the injector and the slot is given back.
+struct Participant<'a> {
+    registry: &'a Registry,
+    local: Option<Box<WorkerLocal>>,
+    prev: *const WorkerLocal,
+}
+
+impl<'a> Participant<'a> {
+    fn enter(registry: &'a Registry, local: Box<WorkerLocal>) -> Self {
+        let prev = worker::set_current(&*local);
+        Self {
+            registry,
+            local: Some(local),
+            prev,
+        }
+    }
+
+    fn local(&self) -> &WorkerLocal {
+        self.local.as_deref().expect("participant slot held")
+    }
+}
+
+impl Drop for Participant<'_> {
+    fn drop(&mut self) {
+        let local = self.local.take().expect("participant slot held");
+        local.flush_to_injector();
+        worker::set_current(self.prev);
+        self.registry.return_participant(local);
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.registry.terminate();
+        let me = std::thread::current().id();
+        for t in self.threads.drain(..) {
+            // A job that owns its own pool may drop it on a worker of that
+            // pool: that worker leaves after its current job instead.
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl core::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pool")
+            .field("workers", &self.num_workers())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pool behind the free functions, built on first use with default
+/// settings.
+///
+/// # Panics
+///
+/// If the operating system refuses to start its threads.
+pub(crate) fn global() -> &'static Pool {
+    static GLOBAL: OnceLock<Pool> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        Pool::builder()
+            .thread_name("spindle-global-")
+            .build()
+            .unwrap_or_else(|e| panic!("spindle: cannot start the global pool: {e}"))
+    })
+}
+
+/// The slot this thread runs (of any pool), else the global pool's entry.
+#[inline]
+pub(crate) fn with_worker<OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&WorkerLocal) -> R + Send,
+    R: Send,
+{
+    let cur = worker::current();
+    if !cur.is_null() {
+        // SAFETY: `CURRENT` points to a live slot run by this thread.
+        return op(unsafe { &*cur });
+    }
+    global().in_worker(op)
+}

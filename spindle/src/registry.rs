@@ -1,0 +1,133 @@
+//! What all slots of a pool share: their stealers, job-cache homes and
+//! counters, the injector, the sleep state, and the participant slot.
+
+use std::any::Any;
+
+use crate::deque::Stealer;
+use crate::injector::Injector;
+use crate::job::{JobCacheHome, JobHeader};
+use crate::sleep::Sleep;
+use crate::stats::{SlotCounters, Stats};
+use crate::sync::{AtomicBool, Mutex, Ordering};
+use crate::unwind::payload_message;
+use crate::util::CachePadded;
+use crate::worker::WorkerLocal;
+
+/// Called with the payload of a detached job's panic.
+pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync>;
+
+/// The shared half of one slot.
+pub(crate) struct SlotShared {
+    pub(crate) stealer: Stealer<JobHeader>,
+    pub(crate) cache_home: JobCacheHome,
+    pub(crate) counters: CachePadded<SlotCounters>,
+}
+
+pub(crate) struct Registry {
+    slots: Box<[SlotShared]>,
+    pub(crate) injector: Injector,
+    pub(crate) sleep: Sleep,
+    terminating: AtomicBool,
+    /// The participant slot's owner half, while no thread borrows it.
+    participant: Mutex<Option<Box<WorkerLocal>>>,
+    panic_handler: Option<PanicHandler>,
+    num_workers: usize,
+}
+
+impl Registry {
+    /// `slots` holds the workers' slots then the participant's.
+    pub(crate) fn new(slots: Box<[SlotShared]>, panic_handler: Option<PanicHandler>) -> Self {
+        let n = slots.len();
+        Self {
+            slots,
+            injector: Injector::new(),
+            sleep: Sleep::new(n),
+            terminating: AtomicBool::new(false),
+            participant: Mutex::new(None),
+            panic_handler,
+            num_workers: n - 1,
+        }
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.num_workers
+    }
+
+    /// Workers plus the participant slot.
+    #[inline]
+    pub(crate) fn num_slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    #[inline]
+    pub(crate) fn stealer(&self, index: usize) -> &Stealer<JobHeader> {
+        &self.slots[index].stealer
+    }
+
+    pub(crate) fn slot(&self, index: usize) -> &SlotShared {
+        &self.slots[index]
+    }
+
+    pub(crate) fn counters(&self, index: usize) -> &SlotCounters {
+        &self.slots[index].counters
+    }
+
+    /// True if any queue looked non-empty (the sleep re-check, S3).
+    pub(crate) fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.slots.iter().any(|s| !s.stealer.is_empty())
+    }
+
+    pub(crate) fn is_terminating(&self) -> bool {
+        self.terminating.load(Ordering::Acquire)
+    }
+
+    /// Starts shutdown: workers finish every queued job, then exit.
+    pub(crate) fn terminate(&self) {
+        self.terminating.store(true, Ordering::Release);
+        self.sleep.wake_all();
+    }
+
+    /// Puts the participant slot's owner half in place (at build).
+    pub(crate) fn set_participant(&self, local: Box<WorkerLocal>) {
+        *self.participant.lock().unwrap_or_else(|e| e.into_inner()) = Some(local);
+    }
+
+    /// Takes the participant slot if no other thread has it.
+    pub(crate) fn claim_participant(&self) -> Option<Box<WorkerLocal>> {
+        match self.participant.try_lock() {
+            Ok(mut guard) => guard.take(),
+            Err(_) => None,
+        }
+    }
+
+    /// Gives the participant slot back.
+    pub(crate) fn return_participant(&self, local: Box<WorkerLocal>) {
+        self.set_participant(local);
+    }
+
+    /// Hands a detached job's panic to the handler (default: print it).
+    #[cold]
+    pub(crate) fn handle_panic(&self, payload: Box<dyn Any + Send>) {
+        match &self.panic_handler {
+            Some(handler) => {
+                let call = std::panic::AssertUnwindSafe(|| handler(payload));
+                if std::panic::catch_unwind(call).is_err() {
+                    eprintln!("spindle: the panic handler itself panicked; ignoring");
+                }
+            }
+            None => eprintln!(
+                "spindle: a job panicked with no one to join it: {}; the pool continues",
+                payload_message(&*payload)
+            ),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let mut workers: Vec<_> = self.slots.iter().map(|s| s.counters.snapshot()).collect();
+        let participant = workers.pop().unwrap_or_default();
+        Stats {
+            workers,
+            participant,
+        }
+    }
+}

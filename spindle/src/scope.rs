@@ -1,0 +1,207 @@
+//! `scope`: spawn jobs that borrow from the enclosing stack; the scope
+//! returns only when all of them have finished.
+
+use core::marker::PhantomData;
+use std::any::Any;
+
+use crate::job::{HeapJob, JobResult};
+use crate::latch::Latch;
+use crate::pool::{with_worker, Pool};
+use crate::registry::Registry;
+use crate::sleep::Parker;
+use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
+use crate::worker::{self, WorkerLocal};
+
+/// In `Scope::pending`: the owner sleeps and must be unparked at zero.
+const SLEEPING: usize = 1;
+/// One pending job, in `Scope::pending`.
+const ONE: usize = 2;
+
+/// A scope in which jobs borrowing from the enclosing stack can be
+/// spawned; see [`Pool::scope`] and [`scope`](crate::scope()).
+///
+/// `'scope` is the lifetime of the borrows spawned jobs may hold.
+pub struct Scope<'scope> {
+    /// `pending jobs * ONE | SLEEPING`; the scope body counts as one job.
+    pending: AtomicUsize,
+    /// The owner slot's parker (lives as long as the registry).
+    owner: *const Parker,
+    registry: *const Registry,
+    /// The first panic of a spawned job, re-raised when the scope ends.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// Invariant in `'scope`, like `std::thread::Scope`.
+    _marker: PhantomData<&'scope mut &'scope ()>,
+}
+
+// SAFETY: shared state is atomics and a mutex; the raw pointers point into
+// the registry, which outlives the scope (its owner slot keeps it alive).
+unsafe impl Sync for Scope<'_> {}
+// SAFETY: as above.
+unsafe impl Send for Scope<'_> {}
+
+impl Pool {
+    /// Creates a scope, runs `op` in it, and waits for every job spawned in
+    /// it (by `op` or by those jobs) before returning `op`'s result.
+    ///
+    /// Spawned jobs may borrow anything that outlives the call. While
+    /// waiting, the calling thread runs jobs. If `op` or any spawned job
+    /// panics, the panic is re-raised here once all jobs have finished
+    /// (`op`'s first; other panics go to the pool's panic handler).
+    ///
+    /// ```
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let mut data = vec![1, 2, 3, 4];
+    /// pool.scope(|s| {
+    ///     for x in data.iter_mut() {
+    ///         s.spawn(move |_| *x *= 10);
+    ///     }
+    /// });
+    /// assert_eq!(data, [10, 20, 30, 40]);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        R: Send,
+    {
+        self.in_worker(|w| run_scope(w, op))
+    }
+}
+
+/// [`Pool::scope`] on the current thread's pool, or the global pool.
+pub fn scope<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R + Send,
+    R: Send,
+{
+    with_worker(|w| run_scope(w, op))
+}
+
+fn run_scope<'scope, OP, R>(w: &WorkerLocal, op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R + Send,
+{
+    let registry = w.registry();
+    let scope = Scope {
+        pending: AtomicUsize::new(ONE),
+        owner: &**registry.sleep.parker(w.index()),
+        registry,
+        panic: Mutex::new(None),
+        _marker: PhantomData,
+    };
+    let result = JobResult::call(|| op(&scope));
+    // The body is done: drop its own count. No wake-up needed, we are the
+    // owner.
+    scope.pending.fetch_sub(ONE, Ordering::AcqRel);
+    w.wait_until(&scope);
+    let spawned_panic = scope.take_panic();
+    match result {
+        JobResult::Panic(p) => {
+            if let Some(q) = spawned_panic {
+                registry.handle_panic(q);
+            }
+            std::panic::resume_unwind(p)
+        }
+        JobResult::Ok(v) => {
+            if let Some(q) = spawned_panic {
+                std::panic::resume_unwind(q);
+            }
+            v
+        }
+        JobResult::None => unreachable!("scope body did not run"),
+    }
+}
+
+/// A `*const Scope` that may cross threads (the scope outlives its jobs).
+struct ScopePtr<'scope>(*const Scope<'scope>);
+// SAFETY: `Scope` is `Sync`, and the scope outlives every job holding this.
+unsafe impl Send for ScopePtr<'_> {}
+
+impl<'scope> Scope<'scope> {
+    /// Spawns `f` to run in this scope, potentially in parallel.
+    ///
+    /// The job goes to the calling worker's deque, where idle threads can
+    /// steal it. Its block comes from the worker's job cache, so after
+    /// warm-up a spawn does not allocate. If the deque is full, the job
+    /// runs right here instead (back-pressure: one thread spawning millions
+    /// of jobs is paced by its own queue, not by memory).
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: FnOnce(&Scope<'scope>) + Send + 'scope,
+    {
+        self.pending.fetch_add(ONE, Ordering::Relaxed);
+        let ptr = ScopePtr(self);
+        let job = move || {
+            let ptr = ptr;
+            // SAFETY: the scope waits for this job before it is dropped.
+            let scope = unsafe { &*ptr.0 };
+            if let JobResult::Panic(p) = JobResult::call(|| f(scope)) {
+                scope.record_panic(p);
+            }
+            // SAFETY: `ptr` is live until this call sets the count to zero.
+            unsafe { Scope::complete_one(ptr.0) };
+        };
+        let cur = worker::current();
+        // SAFETY: `CURRENT` points to a live slot run by this thread.
+        match unsafe { cur.as_ref() } {
+            Some(w) if core::ptr::eq(w.registry(), self.registry) => {
+                let (job, heap) = HeapJob::new(job, Some(&w.cache));
+                if heap {
+                    w.record_heap_fallback();
+                }
+                w.push_or_run(job);
+            }
+            _ => {
+                // Spawned from a thread outside the scope's pool.
+                let (job, _) = HeapJob::new(job, None);
+                // SAFETY: the registry outlives the scope.
+                let registry = unsafe { &*self.registry };
+                registry.injector.push(job);
+                registry.sleep.notify_work(1);
+            }
+        }
+    }
+
+    fn record_panic(&self, p: Box<dyn Any + Send>) {
+        let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(p);
+        } else {
+            drop(slot);
+            // SAFETY: the registry outlives the scope.
+            unsafe { &*self.registry }.handle_panic(p);
+        }
+    }
+
+    fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
+        self.panic.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// One spawned job finished.
+    ///
+    /// # Safety
+    ///
+    /// `this` is live on entry; it may be freed by the owner as soon as the
+    /// count reaches zero, so nothing of it is read after the decrement.
+    unsafe fn complete_one(this: *const Self) {
+        // SAFETY: live on entry (contract); read what we need first.
+        let owner = unsafe { (*this).owner };
+        // SAFETY: as above.
+        let old = unsafe { (*this).pending.fetch_sub(ONE, Ordering::AcqRel) };
+        if old == ONE | SLEEPING {
+            // SAFETY: the owner's parker lives in the registry, which this
+            // job's thread keeps alive.
+            unsafe { (*owner).unpark() };
+        }
+    }
+}
+
+impl Latch for Scope<'_> {
+    fn probe(&self) -> bool {
+        self.pending.load(Ordering::Acquire) < ONE
+    }
+
+    fn prepare_sleep(&self, _parker: &Arc<Parker>) -> bool {
+        self.pending.fetch_or(SLEEPING, Ordering::AcqRel) >= ONE
+    }
+}

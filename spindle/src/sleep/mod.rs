@@ -1,0 +1,207 @@
+//! Sleeping and waking workers without lost wake-ups.
+//!
+//! The protocol and the argument for its correctness are in
+//! [`README.md`](https://github.com/spindle-rs/spindle/blob/main/spindle/src/sleep/README.md)
+//! beside this file; the comments below name its steps (S1–S4, P1–P3).
+
+mod parker;
+
+pub(crate) use parker::Parker;
+
+use crate::sync::{fence, Arc, AtomicBool, AtomicU64, Ordering};
+use crate::util::CachePadded;
+
+/// One searching thread, in the low half of `state`.
+const SEARCHING_ONE: u64 = 1;
+/// One sleeping thread, in the high half of `state`.
+const SLEEPING_ONE: u64 = 1 << 32;
+const HALF_MASK: u64 = (1 << 32) - 1;
+
+fn searching(state: u64) -> u64 {
+    state & HALF_MASK
+}
+
+fn sleeping(state: u64) -> u64 {
+    state >> 32
+}
+
+struct SleepSlot {
+    /// True while the slot's thread is registered as asleep (S1) and not yet
+    /// claimed by a waker. Whoever swaps it to false does the
+    /// sleeping → searching transition in `state`.
+    sleeping: AtomicBool,
+    parker: Arc<Parker>,
+}
+
+/// The pool's sleep state: counts of searching and sleeping threads, and
+/// one parker per slot.
+pub(crate) struct Sleep {
+    /// `searching | sleeping << 32`.
+    state: CachePadded<AtomicU64>,
+    slots: Box<[CachePadded<SleepSlot>]>,
+}
+
+impl Sleep {
+    pub(crate) fn new(slots: usize) -> Self {
+        Self {
+            state: CachePadded::new(AtomicU64::new(0)),
+            slots: (0..slots)
+                .map(|_| {
+                    CachePadded::new(SleepSlot {
+                        sleeping: AtomicBool::new(false),
+                        parker: Arc::new(Parker::new()),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// The parker of slot `index`.
+    pub(crate) fn parker(&self, index: usize) -> &Arc<Parker> {
+        &self.slots[index].parker
+    }
+
+    /// The calling slot has run out of local work and starts looking.
+    #[inline]
+    pub(crate) fn start_searching(&self) {
+        self.state.fetch_add(SEARCHING_ONE, Ordering::Relaxed);
+    }
+
+    /// The calling slot stops searching (it found work, or its wait ended).
+    /// If it found work and was the last searcher, it wakes one sleeper to
+    /// keep looking, so a burst ramps up one worker at a time.
+    #[inline]
+    pub(crate) fn stop_searching(&self, found_work: bool) {
+        let old = self.state.fetch_sub(SEARCHING_ONE, Ordering::Relaxed);
+        debug_assert!(searching(old) > 0, "searching count underflow");
+        if found_work && searching(old) == 1 && sleeping(old) > 0 {
+            self.notify_work(1);
+        }
+    }
+
+    /// Publisher side (P1–P3): call after making `count` jobs visible in a
+    /// queue. Wakes up to `count` sleepers if nobody is searching.
+    #[inline]
+    pub(crate) fn notify_work(&self, count: usize) {
+        // P2: order the publication of the work (P1, before this call)
+        // before reading the sleep state. Pairs with the fence in S2.
+        fence(Ordering::SeqCst);
+        let state = self.state.load(Ordering::Relaxed);
+        if searching(state) == 0 && sleeping(state) > 0 {
+            self.wake(count.min(sleeping(state) as usize));
+        }
+    }
+
+    #[cold]
+    fn wake(&self, mut count: usize) {
+        // P3: claim sleepers one by one. A failed claim means another waker
+        // or the sleeper itself got there first.
+        for slot in self.slots.iter() {
+            if count == 0 {
+                return;
+            }
+            if slot.sleeping.load(Ordering::Relaxed)
+                && slot
+                    .sleeping
+                    .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
+                // The claimed thread wakes as a searcher, so the next
+                // publisher sees someone searching and wakes nobody else.
+                self.state
+                    .fetch_add(SEARCHING_ONE.wrapping_sub(SLEEPING_ONE), Ordering::AcqRel);
+                slot.parker.unpark();
+                count -= 1;
+            }
+        }
+    }
+
+    /// Wakes every sleeper (shutdown). The caller has published its reason
+    /// (the terminate flag) before this call.
+    pub(crate) fn wake_all(&self) {
+        fence(Ordering::SeqCst);
+        self.wake(usize::MAX);
+    }
+
+    /// Sleeper side (S1–S4). The caller is counted as searching and has
+    /// found nothing. `has_work` re-checks every queue, the terminate flag and
+    /// whatever the caller waits for. Returns with the caller counted as
+    /// searching again.
+    #[cold]
+    pub(crate) fn sleep(&self, index: usize, has_work: impl Fn() -> bool) {
+        let slot = &self.slots[index];
+        // S1: announce: flag first, then the count (release publishes the
+        // flag to a waker that reads the count).
+        slot.sleeping.store(true, Ordering::Relaxed);
+        self.state
+            .fetch_add(SLEEPING_ONE.wrapping_sub(SEARCHING_ONE), Ordering::AcqRel);
+        // S2: order the announcement before the re-check. Pairs with P2.
+        fence(Ordering::SeqCst);
+        // S3: re-check. Any work published before a publisher's P2 that
+        // came after our S2 is visible here.
+        if has_work() {
+            self.unregister(slot);
+            return;
+        }
+        // S4: sleep until claimed by `wake` or unparked by a latch.
+        slot.parker.park();
+        self.unregister(slot);
+    }
+
+    /// Leaves the sleeping state if no waker claimed us (a waker does the
+    /// transition itself when it claims).
+    fn unregister(&self, slot: &SleepSlot) {
+        if slot.sleeping.swap(false, Ordering::AcqRel) {
+            self.state
+                .fetch_add(SEARCHING_ONE.wrapping_sub(SLEEPING_ONE), Ordering::AcqRel);
+        }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::AtomicUsize;
+    use loom::thread;
+
+    /// A job published from another thread while the worker goes to sleep
+    /// is never missed: the worker either sees it in S3 or is woken.
+    #[test]
+    fn notify_racing_sleep_is_not_lost() {
+        loom::model(|| {
+            let sleep = Arc::new(Sleep::new(1));
+            let work = Arc::new(AtomicUsize::new(0));
+            let (s2, w2) = (sleep.clone(), work.clone());
+            let publisher = thread::spawn(move || {
+                w2.store(1, Ordering::Relaxed); // P1
+                s2.notify_work(1);
+            });
+            sleep.start_searching();
+            while work.load(Ordering::Relaxed) == 0 {
+                sleep.sleep(0, || work.load(Ordering::Relaxed) != 0);
+            }
+            sleep.stop_searching(true);
+            publisher.join().unwrap();
+        });
+    }
+
+    /// A direct unpark (a latch) before the park is kept by the token.
+    #[test]
+    fn unpark_before_park_is_kept() {
+        loom::model(|| {
+            let sleep = Arc::new(Sleep::new(1));
+            let done = Arc::new(AtomicBool::new(false));
+            let (s2, d2) = (sleep.clone(), done.clone());
+            let setter = thread::spawn(move || {
+                d2.store(true, Ordering::Release);
+                s2.parker(0).unpark();
+            });
+            sleep.start_searching();
+            while !done.load(Ordering::Acquire) {
+                sleep.sleep(0, || done.load(Ordering::Acquire));
+            }
+            sleep.stop_searching(false);
+            setter.join().unwrap();
+        });
+    }
+}

@@ -1,0 +1,75 @@
+//! Detached jobs: `'static` closures nobody joins.
+
+use crate::job::{HeapJob, JobResult};
+use crate::pool::{global, Pool};
+use crate::registry::Registry;
+use crate::worker;
+
+impl Pool {
+    /// Runs `f` on the pool at some point; nobody waits for it.
+    ///
+    /// From a worker of this pool the job goes to its deque (block from the
+    /// job cache); from elsewhere, to the global queue. If `f` panics, the
+    /// pool's panic handler gets the payload (see
+    /// [`Builder::panic_handler`](crate::Builder::panic_handler)) and the
+    /// pool goes on. Jobs queued when the pool is dropped still run.
+    ///
+    /// ```
+    /// let pool = spindle::Pool::builder().workers(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// pool.spawn(move || tx.send(6 * 7).unwrap());
+    /// assert_eq!(rx.recv().unwrap(), 42);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        spawn_in(self.registry(), f);
+    }
+}
+
+/// [`Pool::spawn`] on the current thread's pool, or the global pool.
+pub fn spawn<F>(f: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    let cur = worker::current();
+    // SAFETY: `CURRENT` points to a live slot run by this thread.
+    match unsafe { cur.as_ref() } {
+        Some(w) => spawn_in(w.registry(), f),
+        None => global().spawn(f),
+    }
+}
+
+fn spawn_in<F>(registry: &Registry, f: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    let job = move || {
+        if let JobResult::Panic(p) = JobResult::call(f) {
+            // SAFETY: queued jobs run on a slot of their pool, which has
+            // `CURRENT` set.
+            match unsafe { worker::current().as_ref() } {
+                Some(w) => w.registry().handle_panic(p),
+                None => drop(p),
+            }
+        }
+    };
+    let cur = worker::current();
+    // SAFETY: as above.
+    match unsafe { cur.as_ref() } {
+        Some(w) if core::ptr::eq(w.registry(), registry) => {
+            let (job, heap) = HeapJob::new(job, Some(&w.cache));
+            if heap {
+                w.record_heap_fallback();
+            }
+            w.push_public(job);
+        }
+        _ => {
+            let (job, _) = HeapJob::new(job, None);
+            registry.injector.push(job);
+            registry.sleep.notify_work(1);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Panic plumbing: abort guards, and the messages of caught panics.
+
+use std::any::Any;
+
+/// Prints `msg` and aborts the process: for broken invariants where
+/// unwinding would leave dangling pointers behind.
+#[cold]
+pub(crate) fn abort(msg: &str) -> ! {
+    eprintln!("{msg}");
+    std::process::abort()
+}
+
+/// Aborts if dropped while armed, i.e. if the code it guards unwinds.
+pub(crate) struct AbortIfUnwinding {
+    msg: &'static str,
+}
+
+impl AbortIfUnwinding {
+    #[inline(always)]
+    pub(crate) fn new(msg: &'static str) -> Self {
+        Self { msg }
+    }
+
+    /// The guarded code finished normally.
+    #[inline(always)]
+    pub(crate) fn disarm(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for AbortIfUnwinding {
+    fn drop(&mut self) {
+        abort(&format!("spindle: {} (aborting)", self.msg));
+    }
+}
+
+/// The text of a panic payload, if it has one.
+pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "<non-string panic payload>"
+    }
+}

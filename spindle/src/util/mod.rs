@@ -1,0 +1,10 @@
+//! Small building blocks with no knowledge of jobs: cache padding, backoff,
+//! and a tiny random generator for victim choice.
+
+mod backoff;
+mod cache_padded;
+mod rng;
+
+pub(crate) use backoff::Backoff;
+pub use cache_padded::CachePadded;
+pub(crate) use rng::XorShift;

@@ -1,0 +1,228 @@
+//! A slot's own state and the loops that run jobs on it.
+//!
+//! A *slot* is a place that runs jobs: each worker thread has one, and the
+//! pool has one more, the participant slot, that a thread from outside
+//! borrows while it waits on the pool (so the caller runs jobs instead of
+//! sleeping). [`WorkerLocal`] is the slot's owner-only half; the shared half
+//! (stealer, cache home, counters) lives in the [`Registry`].
+//!
+//! The thread-local [`CURRENT`] points to the `WorkerLocal` the thread is
+//! running, if any; front ends read it to find their pool.
+
+mod find;
+mod join;
+mod main_loop;
+mod private;
+mod wait;
+
+use core::cell::Cell;
+use core::ptr::{self, NonNull};
+
+pub(crate) use main_loop::run_worker;
+pub(crate) use private::PrivateStack;
+
+use crate::deque;
+use crate::job::{JobCache, JobHeader, JobRef};
+use crate::registry::Registry;
+use crate::sleep::Parker;
+use crate::stats::SlotCounters;
+use crate::util::XorShift;
+
+thread_local! {
+    /// The slot this thread runs, or null.
+    static CURRENT: Cell<*const WorkerLocal> = const { Cell::new(ptr::null()) };
+}
+
+/// The slot this thread runs, or null. Valid while the thread runs it.
+#[inline(always)]
+pub(crate) fn current() -> *const WorkerLocal {
+    CURRENT.with(Cell::get)
+}
+
+/// Makes `local` the current slot; returns the previous value to restore.
+pub(crate) fn set_current(local: *const WorkerLocal) -> *const WorkerLocal {
+    CURRENT.with(|c| c.replace(local))
+}
+
+/// Runs `f` with the current slot's job cache, if the thread runs a slot.
+#[inline]
+pub(crate) fn with_current_cache<R>(f: impl FnOnce(&JobCache) -> R) -> Option<R> {
+    let cur = current();
+    // SAFETY: `CURRENT` is non-null only while the `WorkerLocal` it points to
+    // is alive and run by this thread (set by `run_worker` and the
+    // participant guard, cleared before the value goes away).
+    (!cur.is_null()).then(|| f(unsafe { &(*cur).cache }))
+}
+
+/// Every 64th look for work checks the injector first (fairness tick).
+const INJECTOR_TICK: u32 = 64;
+
+/// The owner-only half of a slot. Not `Sync`: one thread at a time.
+pub(crate) struct WorkerLocal {
+    index: usize,
+    registry: NonNull<Registry>,
+    deque: deque::Worker<JobHeader>,
+    private: PrivateStack,
+    pub(crate) cache: JobCache,
+    parker: *const Parker,
+    counters: *const SlotCounters,
+    rng: XorShift,
+    tick: Cell<u32>,
+}
+
+// SAFETY: a `WorkerLocal` is handed to its thread once (workers) or passed
+// under the participant lock (the participant slot); it is used by one
+// thread at a time. Its raw pointers point into the registry, which
+// outlives it.
+unsafe impl Send for WorkerLocal {}
+
+impl WorkerLocal {
+    /// # Safety
+    ///
+    /// `registry` must outlive the result; `index` names the slot whose
+    /// deque `deque` is, and `cache` must be that slot's only local cache.
+    pub(crate) unsafe fn new(
+        registry: &Registry,
+        index: usize,
+        deque: deque::Worker<JobHeader>,
+        cache: JobCache,
+    ) -> Self {
+        Self {
+            index,
+            registry: NonNull::from(registry),
+            deque,
+            private: PrivateStack::new(),
+            cache,
+            parker: &**registry.sleep.parker(index),
+            counters: registry.counters(index),
+            rng: XorShift::new(index as u64 + 1),
+            tick: Cell::new(0),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn registry(&self) -> &Registry {
+        // SAFETY: the registry outlives every `WorkerLocal` (constructor
+        // contract).
+        unsafe { self.registry.as_ref() }
+    }
+
+    #[inline(always)]
+    fn counters(&self) -> &SlotCounters {
+        // SAFETY: the counters live in the registry (see `registry`).
+        unsafe { &*self.counters }
+    }
+
+    /// Runs a job taken from a queue, and counts it.
+    #[inline]
+    pub(crate) fn execute(&self, job: JobRef) {
+        // SAFETY: callers pass jobs they took from a queue (sole executor).
+        unsafe { job.execute() };
+        self.counters().executed.bump();
+    }
+
+    /// Pushes a job for thieves to see. If the deque was empty, thieves may
+    /// be asleep: notify. If it was not, whoever was notified for the jobs
+    /// already there (or the owner) covers this one too: see
+    /// `sleep/README.md`, "lazy notification". A full deque moves its older
+    /// half to the injector.
+    #[inline]
+    pub(crate) fn push_public(&self, job: JobRef) {
+        let was_empty = self.deque.is_empty();
+        match self.deque.push(job.into_raw()) {
+            Ok(()) => {
+                if was_empty {
+                    self.registry().sleep.notify_work(1);
+                }
+            }
+            Err(_) => self.overflow(job),
+        }
+    }
+
+    /// Like `push_public`, but a full deque runs the job here and now
+    /// instead of spilling: `scope` uses it so one thread spawning a million
+    /// jobs is throttled by its own deque rather than filling the heap.
+    #[inline]
+    pub(crate) fn push_or_run(&self, job: JobRef) {
+        let was_empty = self.deque.is_empty();
+        match self.deque.push(job.into_raw()) {
+            Ok(()) => {
+                if was_empty {
+                    self.registry().sleep.notify_work(1);
+                }
+            }
+            Err(_) => self.execute(job),
+        }
+    }
+
+    /// Pushes a batch without notifying; the caller notifies once.
+    pub(crate) fn push_batch_quiet(&self, job: JobRef) {
+        if self.deque.push(job.into_raw()).is_err() {
+            self.overflow(job);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn overflow(&self, job: JobRef) {
+        let half = self.deque.capacity().div_ceil(2);
+        let mut batch = Vec::with_capacity(half);
+        self.deque.drain_oldest(half, &mut batch);
+        let moved = batch.len();
+        // SAFETY: these came out of our deque, where only `JobRef`s go.
+        let jobs = batch.into_iter().map(|p| unsafe { JobRef::from_raw(p) });
+        let registry = self.registry();
+        registry.injector.push_batch(jobs);
+        if self.deque.push(job.into_raw()).is_err() {
+            // Thieves cannot refill our deque, so half of it is free now;
+            // a capacity of 1 is the only way here.
+            registry.injector.push(job);
+        }
+        registry.sleep.notify_work(moved + 1);
+    }
+
+    /// Moves the oldest private job (the largest piece of work) to the
+    /// deque, where thieves can take it.
+    #[inline(never)]
+    fn promote(&self) {
+        if let Some(job) = self.private.take_oldest() {
+            self.push_public(job);
+        }
+    }
+
+    /// Gives thieves something to take if they have nothing: called at each
+    /// fork and in every wait, so promotion costs a load while the deque
+    /// still holds work.
+    #[inline(always)]
+    fn promote_if_starved(&self) {
+        if self.deque.is_empty() && self.private.has_private() {
+            self.promote();
+        }
+    }
+
+    /// Job cache misses so far (for the counters).
+    pub(crate) fn record_heap_fallback(&self) {
+        self.counters().heap_fallbacks.bump();
+    }
+
+    /// Moves whatever is left in this slot's deque to the injector; the
+    /// participant slot does this when its borrowing thread leaves.
+    pub(crate) fn flush_to_injector(&self) {
+        debug_assert!(self.private.is_empty());
+        if self.deque.is_empty() {
+            return;
+        }
+        let mut batch = Vec::new();
+        self.deque.drain_oldest(usize::MAX, &mut batch);
+        let n = batch.len();
+        // SAFETY: as in `overflow`.
+        let jobs = batch.into_iter().map(|p| unsafe { JobRef::from_raw(p) });
+        self.registry().injector.push_batch(jobs);
+        self.registry().sleep.notify_work(n);
+    }
+
+    /// The slot's index in the registry.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+}

@@ -1,0 +1,60 @@
+//! Waiting without blocking a thread: run other jobs until the latch is
+//! set, sleep only when there is nothing to run.
+
+use super::WorkerLocal;
+use crate::latch::Latch;
+use crate::util::Backoff;
+
+impl WorkerLocal {
+    /// Returns once `latch` is set, running other jobs meanwhile.
+    #[inline]
+    pub(crate) fn wait_until<L: Latch + ?Sized>(&self, latch: &L) {
+        if !latch.probe() {
+            self.wait_until_cold(latch);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait_until_cold<L: Latch + ?Sized>(&self, latch: &L) {
+        let registry = self.registry();
+        let sleep = &registry.sleep;
+        let mut searching = false;
+        let mut backoff = Backoff::new();
+        while !latch.probe() {
+            if let Some(job) = self.find_local() {
+                if searching {
+                    sleep.stop_searching(true);
+                    searching = false;
+                }
+                self.execute(job);
+                backoff.reset();
+                continue;
+            }
+            if !searching {
+                sleep.start_searching();
+                searching = true;
+            }
+            if let Some(job) = self.find_remote() {
+                sleep.stop_searching(true);
+                searching = false;
+                self.execute(job);
+                backoff.reset();
+                continue;
+            }
+            if !backoff.is_completed() {
+                backoff.snooze();
+                continue;
+            }
+            let parker = sleep.parker(self.index);
+            if latch.prepare_sleep(parker) {
+                self.counters().parks.bump();
+                sleep.sleep(self.index, || latch.probe() || registry.has_work());
+            }
+            backoff.reset();
+        }
+        if searching {
+            sleep.stop_searching(false);
+        }
+    }
+}
