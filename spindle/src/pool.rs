@@ -214,6 +214,11 @@ impl Drop for Pool {
     }
 }
 
+// A panic never leaves the pool in a broken state: panics are caught at
+// every job boundary and the shared structures are updated atomically.
+impl std::panic::UnwindSafe for Pool {}
+impl std::panic::RefUnwindSafe for Pool {}
+
 impl core::fmt::Debug for Pool {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Pool")

@@ -1,0 +1,124 @@
+//! `join`: results, nesting, panics, and calls from outside the pool.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use spindle::Pool;
+
+fn fib(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = spindle::join(|| fib(n - 1), || fib(n - 2));
+    a + b
+}
+
+fn pool(workers: usize) -> Pool {
+    Pool::builder().workers(workers).build().unwrap()
+}
+
+#[test]
+fn fib_on_pools_of_several_sizes() {
+    let n = if cfg!(miri) { 10 } else { 25 };
+    let expect = [0u64, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55][..].get(n as usize).copied();
+    for workers in [1, 2, 3] {
+        let p = pool(workers);
+        let got = p.install(|| fib(n));
+        if let Some(e) = expect {
+            assert_eq!(got, e);
+        } else {
+            assert_eq!(got, 75025);
+        }
+    }
+}
+
+#[test]
+fn join_from_outside_participates() {
+    let p = pool(1);
+    let (a, b) = p.join(|| fib(15), || fib(16));
+    assert_eq!((a, b), (610, 987));
+    // The participant slot ran jobs only if something was shared; at least
+    // the join itself returned the right values. Stats are readable.
+    let _ = p.stats().total();
+}
+
+#[test]
+fn join_borrows_from_the_stack() {
+    let p = pool(2);
+    let mut left = vec![1u64; 1000];
+    let mut right = vec![2u64; 1000];
+    p.join(
+        || left.iter_mut().for_each(|x| *x += 1),
+        || right.iter_mut().for_each(|x| *x += 1),
+    );
+    assert!(left.iter().all(|&x| x == 2));
+    assert!(right.iter().all(|&x| x == 3));
+}
+
+#[test]
+fn panic_in_a_waits_for_b_then_propagates() {
+    let p = pool(2);
+    let ran_b = AtomicUsize::new(0);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        p.join(
+            || panic!("boom in a"),
+            || {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                ran_b.fetch_add(1, Ordering::SeqCst);
+            },
+        )
+    }));
+    let msg = r.unwrap_err();
+    assert_eq!(*msg.downcast_ref::<&str>().unwrap(), "boom in a");
+    assert!(ran_b.load(Ordering::SeqCst) <= 1);
+    // The pool still works.
+    assert_eq!(p.install(|| fib(12)), 144);
+}
+
+#[test]
+fn panic_in_b_propagates() {
+    let p = pool(2);
+    let r = std::panic::catch_unwind(|| p.join(|| 1, || -> u32 { panic!("boom in b") }));
+    assert_eq!(*r.unwrap_err().downcast_ref::<&str>().unwrap(), "boom in b");
+    assert_eq!(p.join(|| 1, || 2), (1, 2));
+}
+
+#[test]
+fn many_outside_threads_at_once() {
+    // One holds the participant slot; the others hand their calls to workers.
+    let p = Arc::new(pool(2));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    assert_eq!(p.install(|| fib(14)), 377);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn nested_pools() {
+    let outer = pool(2);
+    let inner = pool(1);
+    let r = outer.install(|| inner.join(|| fib(10), || outer.join(|| fib(11), || 3)));
+    assert_eq!(r, (55, (89, 3)));
+}
+
+#[test]
+fn deep_nesting_does_not_overflow() {
+    // A chain of joins as deep as the private stack and beyond.
+    fn chain(d: u32) -> u32 {
+        if d == 0 {
+            return 0;
+        }
+        spindle::join(|| chain(d - 1), || 1).0 + 1
+    }
+    let p = pool(2);
+    assert_eq!(p.install(|| chain(600)), 600);
+}
