@@ -39,10 +39,17 @@ mod sync;
 mod util;
 
 pub mod deque;
+// Under loom only the layers with models are built; the rest of these
+// modules' items are then unused.
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod injector;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod job;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod latch;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod sleep;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod unwind;
 
 #[cfg(not(loom))]

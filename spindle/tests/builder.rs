@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! Bad settings give a clear `spindle::Error`, never a panic.
 
 use spindle::{Error, Pool};

@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! `Counter` with `dispatch` and `wait`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

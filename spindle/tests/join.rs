@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! `join`: results, nesting, panics, and calls from outside the pool.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

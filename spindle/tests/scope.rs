@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! `scope`: borrowing, nesting, spawning from inside jobs and from other
 //! threads, and panics.
 

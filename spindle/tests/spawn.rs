@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! Detached jobs and the panic handler.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -8,7 +8,7 @@ mod parker;
 
 pub(crate) use parker::Parker;
 
-use crate::sync::{fence, Arc, AtomicBool, AtomicU64, Ordering};
+use crate::sync::{fence, spin_loop, Arc, AtomicU32, AtomicU64, Ordering};
 use crate::util::CachePadded;
 
 /// One searching thread, in the low half of `state`.
@@ -25,11 +25,19 @@ fn sleeping(state: u64) -> u64 {
     state >> 32
 }
 
+/// `SleepSlot::status`: the thread is not registered as asleep.
+const AWAKE: u32 = 0;
+/// Registered as asleep (S1); a waker may claim it.
+const ASLEEP: u32 = 1;
+/// A waker claimed it and is moving it from the sleeping to the searching
+/// count; it stores `AWAKE` when the counts are right, then unparks.
+const CLAIMED: u32 = 2;
+
 struct SleepSlot {
-    /// True while the slot's thread is registered as asleep (S1) and not yet
-    /// claimed by a waker. Whoever swaps it to false does the
-    /// sleeping → searching transition in `state`.
-    sleeping: AtomicBool,
+    /// `AWAKE`, `ASLEEP` or `CLAIMED`. Whoever moves it out of `ASLEEP`
+    /// does the sleeping → searching transition in `state`: the sleeper
+    /// itself (`ASLEEP → AWAKE`) or a waker (`ASLEEP → CLAIMED → AWAKE`).
+    status: AtomicU32,
     parker: Arc<Parker>,
 }
 
@@ -48,7 +56,7 @@ impl Sleep {
             slots: (0..slots)
                 .map(|_| {
                     CachePadded::new(SleepSlot {
-                        sleeping: AtomicBool::new(false),
+                        status: AtomicU32::new(AWAKE),
                         parker: Arc::new(Parker::new()),
                     })
                 })
@@ -100,16 +108,18 @@ impl Sleep {
             if count == 0 {
                 return;
             }
-            if slot.sleeping.load(Ordering::Relaxed)
+            if slot.status.load(Ordering::Relaxed) == ASLEEP
                 && slot
-                    .sleeping
-                    .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
+                    .status
+                    .compare_exchange(ASLEEP, CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
                     .is_ok()
             {
                 // The claimed thread wakes as a searcher, so the next
                 // publisher sees someone searching and wakes nobody else.
                 self.state
                     .fetch_add(SEARCHING_ONE.wrapping_sub(SLEEPING_ONE), Ordering::AcqRel);
+                // Release: a sleeper that sees `AWAKE` sees the counts right.
+                slot.status.store(AWAKE, Ordering::Release);
                 slot.parker.unpark();
                 count -= 1;
             }
@@ -132,7 +142,7 @@ impl Sleep {
         let slot = &self.slots[index];
         // S1: announce: flag first, then the count (release publishes the
         // flag to a waker that reads the count).
-        slot.sleeping.store(true, Ordering::Relaxed);
+        slot.status.store(ASLEEP, Ordering::Relaxed);
         self.state
             .fetch_add(SLEEPING_ONE.wrapping_sub(SEARCHING_ONE), Ordering::AcqRel);
         // S2: order the announcement before the re-check. Pairs with P2.
@@ -148,12 +158,25 @@ impl Sleep {
         self.unregister(slot);
     }
 
-    /// Leaves the sleeping state if no waker claimed us (a waker does the
-    /// transition itself when it claims).
+    /// Leaves the sleeping state: ourselves if no waker claimed us, else
+    /// by waiting (a few instructions) for the claiming waker to finish the
+    /// transition, so the counts are right when we go on.
     fn unregister(&self, slot: &SleepSlot) {
-        if slot.sleeping.swap(false, Ordering::AcqRel) {
-            self.state
-                .fetch_add(SEARCHING_ONE.wrapping_sub(SLEEPING_ONE), Ordering::AcqRel);
+        loop {
+            match slot.status.compare_exchange(
+                ASLEEP,
+                AWAKE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    self.state
+                        .fetch_add(SEARCHING_ONE.wrapping_sub(SLEEPING_ONE), Ordering::AcqRel);
+                    return;
+                }
+                Err(AWAKE) => return,
+                Err(_) => spin_loop(), // CLAIMED: the waker is mid-way
+            }
         }
     }
 }
@@ -190,7 +213,7 @@ mod loom_tests {
     fn unpark_before_park_is_kept() {
         loom::model(|| {
             let sleep = Arc::new(Sleep::new(1));
-            let done = Arc::new(AtomicBool::new(false));
+            let done = Arc::new(crate::sync::AtomicBool::new(false));
             let (s2, d2) = (sleep.clone(), done.clone());
             let setter = thread::spawn(move || {
                 d2.store(true, Ordering::Release);

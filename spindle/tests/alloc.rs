@@ -1,0 +1,82 @@
+#![cfg(not(loom))]
+//! Zero heap allocations per `join`, and per `scope` spawn after warm-up,
+//! counted by a global allocator. One test per binary, so no other test's
+//! allocations are counted.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn counted<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    ALLOCS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let r = f();
+    COUNTING.store(false, Ordering::SeqCst);
+    (r, ALLOCS.load(Ordering::SeqCst))
+}
+
+fn fib(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = spindle::join(|| fib(n - 1), || fib(n - 2));
+    a + b
+}
+
+#[test]
+fn join_and_scope_spawn_do_not_allocate() {
+    let pool = spindle::Pool::builder()
+        .workers(2)
+        .job_capacity(1024)
+        .build()
+        .unwrap();
+    // Warm-up: threads started, thread-locals touched, caches primed.
+    pool.install(|| fib(15));
+    pool.scope(|s| {
+        for _ in 0..100 {
+            s.spawn(|_| {});
+        }
+    });
+
+    // Joins: tens of thousands of them, some stolen by the other workers.
+    let (v, allocs) = counted(|| pool.install(|| fib(22)));
+    assert_eq!(v, 17711);
+    assert_eq!(allocs, 0, "join allocated {allocs} times");
+
+    // Scope spawns after warm-up, within the job cache's capacity.
+    let hits = AtomicUsize::new(0);
+    let ((), allocs) = counted(|| {
+        pool.scope(|s| {
+            for _ in 0..512 {
+                s.spawn(|_| {
+                    hits.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+        })
+    });
+    assert_eq!(hits.load(Ordering::Relaxed), 512);
+    assert_eq!(allocs, 0, "scope spawns allocated {allocs} times");
+    assert_eq!(pool.stats().total().heap_fallbacks, 0);
+}
