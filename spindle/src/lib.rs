@@ -35,7 +35,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod sync;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod util;
 
 pub mod deque;
