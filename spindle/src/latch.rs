@@ -24,8 +24,7 @@ pub(crate) trait Latch {
 }
 
 /// A stack job's latch: the `DONE` bit of its header's state word. The
-/// job knows its owner's parker already (`Waiter`), so sleeping only sets
-/// `SLEEPING`.
+/// job knows its owner's parker already, so sleeping only sets `SLEEPING`.
 impl Latch for AtomicU32 {
     #[inline]
     fn probe(&self) -> bool {

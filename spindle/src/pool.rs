@@ -5,10 +5,10 @@ use std::sync::OnceLock;
 
 use crate::builder::Builder;
 use crate::error::Error;
-use crate::job::{StackJob, Waiter};
+use crate::job::StackJob;
 use crate::latch::Latch;
 use crate::registry::Registry;
-use crate::sleep::Parker;
+use crate::sleep::thread_parker;
 use crate::stats::Stats;
 use crate::sync::{thread, Arc};
 use crate::worker::{self, WorkerLocal};
@@ -140,26 +140,22 @@ impl Pool {
         OP: FnOnce(&WorkerLocal) -> R + Send,
         R: Send,
     {
-        thread_local! {
-            static PARKER: Arc<Parker> = Arc::new(Parker::new());
-        }
-        let parker = PARKER.with(Arc::clone);
-        let job = StackJob::new(
-            || {
-                let cur = worker::current();
-                // SAFETY: injected jobs run only on this pool's slots, whose
-                // thread has `CURRENT` set for the duration.
-                op(unsafe { &*cur })
-            },
-            Waiter::Thread(Some(parker.clone())),
-        );
+        let parker = thread_parker();
+        let op = || {
+            let cur = worker::current();
+            // SAFETY: injected jobs run only on this pool's slots, whose
+            // thread has `CURRENT` set for the duration.
+            op(unsafe { &*cur })
+        };
+        // SAFETY: thread parkers are never freed.
+        let job = unsafe { StackJob::new(op, parker) };
         // SAFETY: we block below until the latch is set, so `job` outlives
         // its execution.
         let job_ref = unsafe { job.as_job_ref() };
         self.registry.injector.push(job_ref);
         self.registry.sleep.notify_work(1);
         while !job.latch().probe() {
-            if job.latch().prepare_sleep(&parker) {
+            if job.set_sleeping() {
                 parker.park();
             }
         }

@@ -29,4 +29,4 @@ pub(crate) use header::{JobHeader, JobRef, DONE, SLEEPING};
 #[cfg(not(loom))]
 pub(crate) use heap_job::HeapJob;
 pub(crate) use result::JobResult;
-pub(crate) use stack_job::{StackJob, Waiter};
+pub(crate) use stack_job::StackJob;

@@ -5,24 +5,20 @@ use core::ptr::NonNull;
 
 use super::{JobHeader, JobRef, JobResult, DONE, SLEEPING};
 use crate::sleep::Parker;
-use crate::sync::{Arc, AtomicU32, Ordering, UnsafeCell};
-
-/// Who to unpark when the job is done and its owner sleeps.
-pub(crate) enum Waiter {
-    /// A pool slot's parker: it lives as long as the registry, and every
-    /// thread that can execute this job keeps the registry alive.
-    Slot(*const Parker),
-    /// A foreign thread's parker. The executing thread takes this `Arc` out
-    /// *before* setting `DONE`, because the frame holding the job may be
-    /// gone the moment `DONE` is visible.
-    Thread(Option<Arc<Parker>>),
-}
+use crate::sync::{AtomicU32, Ordering, UnsafeCell};
 
 /// `F` plus room for its result, with a [`JobHeader`] in front.
+///
+/// `waiter` is the parker of the thread that waits for the job: a pool
+/// slot's (it lives as long as the registry, which every thread that can
+/// execute the job keeps alive) or a recycled thread parker (never freed,
+/// see `sleep::thread_parker`). Either way it outlives the job's frame,
+/// which matters because the executor unparks it *after* setting `DONE`,
+/// when the frame may already be gone.
 #[repr(C)]
 pub(crate) struct StackJob<F, R> {
     header: JobHeader,
-    waiter: UnsafeCell<Waiter>,
+    waiter: *const Parker,
     func: UnsafeCell<Option<F>>,
     result: UnsafeCell<JobResult<R>>,
 }
@@ -32,10 +28,15 @@ where
     F: FnOnce() -> R + Send,
     R: Send,
 {
-    pub(crate) fn new(func: F, waiter: Waiter) -> Self {
+    /// # Safety
+    ///
+    /// `waiter` must outlive every thread that may execute the job (see
+    /// the type's docs).
+    #[inline(always)]
+    pub(crate) unsafe fn new(func: F, waiter: *const Parker) -> Self {
         Self {
             header: JobHeader::new(Self::execute),
-            waiter: UnsafeCell::new(waiter),
+            waiter,
             func: UnsafeCell::new(Some(func)),
             result: UnsafeCell::new(JobResult::None),
         }
@@ -59,13 +60,22 @@ where
         self.header.state()
     }
 
-    /// Runs the closure here, without the queue (it was never stolen).
+    /// Runs the closure here, without the queue (it was never shared).
+    /// Takes the closure out in place: moving the whole job would copy it.
     #[inline(always)]
-    pub(crate) fn run_inline(self) -> R {
-        let f = self.func.into_inner();
-        // SAFETY-free: `Some` until taken by `execute`, which did not run
-        // because the job never left this thread.
+    pub(crate) fn run_inline(&self) -> R {
+        // SAFETY: the job never left this thread (popped back from the
+        // private stack), so nobody else touches `func`.
+        let f = self.func.with_mut(|f| unsafe { (*f).take() });
         (f.expect("spindle: stack job ran twice"))()
+    }
+
+    /// Records that the waiter is going to sleep; false if already done.
+    #[inline]
+    pub(crate) fn set_sleeping(&self) -> bool {
+        // AcqRel: ordered with the executor's `fetch_or(DONE)` on the same
+        // word; whichever comes second sees the other.
+        self.header.state().fetch_or(SLEEPING, Ordering::AcqRel) & DONE == 0
     }
 
     /// The result of a job that was executed through its `JobRef`; resumes
@@ -91,29 +101,15 @@ where
         let result = JobResult::call(func);
         // SAFETY: as above, the owner reads `result` only after `DONE`.
         this.result.with_mut(|r| unsafe { *r = result });
-        // Take what we need to wake the owner *before* `DONE`: after it, the
+        // Read what we need to wake the owner *before* `DONE`: after it, the
         // owner may return and pop the frame holding `this`.
-        // SAFETY: `waiter` is written only at construction.
-        let wake: WakeTarget = this.waiter.with_mut(|w| match unsafe { &mut *w } {
-            Waiter::Slot(p) => WakeTarget::Slot(*p),
-            Waiter::Thread(a) => WakeTarget::Thread(a.take()),
-        });
+        let waiter = this.waiter;
         // Release: publishes the result. Acquire: nothing, but `fetch_or`
         // must see the owner's `SLEEPING` if it was set first.
         let old = this.header.state().fetch_or(DONE, Ordering::AcqRel);
         if old & SLEEPING != 0 {
-            match wake {
-                // SAFETY: slot parkers live as long as the registry, which
-                // the executing thread keeps alive (see `Waiter::Slot`).
-                WakeTarget::Slot(p) => unsafe { (*p).unpark() },
-                WakeTarget::Thread(Some(a)) => a.unpark(),
-                WakeTarget::Thread(None) => {}
-            }
+            // SAFETY: the waiter's parker outlives the job (`new`'s contract).
+            unsafe { (*waiter).unpark() };
         }
     }
-}
-
-enum WakeTarget {
-    Slot(*const Parker),
-    Thread(Option<Arc<Parker>>),
 }

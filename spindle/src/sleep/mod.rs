@@ -7,6 +7,8 @@
 mod parker;
 
 pub(crate) use parker::Parker;
+#[cfg(not(loom))]
+pub(crate) use parker::thread_parker;
 
 use crate::sync::{fence, spin_loop, Arc, AtomicU32, AtomicU64, Ordering};
 use crate::util::CachePadded;

@@ -2,7 +2,7 @@
 //! half runs here, and the second half runs inline unless a thief got it.
 
 use super::WorkerLocal;
-use crate::job::{StackJob, Waiter};
+use crate::job::StackJob;
 
 impl WorkerLocal {
     /// Runs `a` and `b`, potentially in parallel; `a` on this thread.
@@ -19,7 +19,9 @@ impl WorkerLocal {
         RA: Send,
         RB: Send,
     {
-        let job_b = StackJob::new(b, Waiter::Slot(self.parker));
+        // SAFETY: our slot's parker lives in the registry, which outlives
+        // every thread that can run the job.
+        let job_b = unsafe { StackJob::new(b, self.parker) };
         // SAFETY: `job_b` stays in this frame until its `JobRef` is either
         // popped back unexecuted (`pop_if_private`) or its latch is set
         // (`wait_until`); the guard below keeps that true on unwinding.
