@@ -73,7 +73,8 @@ impl core::fmt::Debug for Counter {
 impl CounterInner {
     fn complete_one(&self) {
         if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let waiters = core::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+            let waiters =
+                core::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
             for w in waiters {
                 w.unpark();
             }
@@ -122,7 +123,8 @@ impl Pool {
     {
         let cur = worker::current();
         // SAFETY: `CURRENT` points to a live slot run by this thread.
-        let local = unsafe { cur.as_ref() }.filter(|w| core::ptr::eq(w.registry(), &**self.registry()));
+        let local =
+            unsafe { cur.as_ref() }.filter(|w| core::ptr::eq(w.registry(), &**self.registry()));
         let refs: Vec<_> = jobs
             .into_iter()
             .map(|f| {
@@ -134,7 +136,7 @@ impl Pool {
                     }
                     inner.complete_one();
                 };
-                let (job, heap) = HeapJob::new(job, local.map(|w| &w.cache));
+                let (job, heap) = HeapJob::alloc(job, local.map(|w| &w.cache));
                 if heap {
                     if let Some(w) = local {
                         w.record_heap_fallback();
@@ -164,7 +166,12 @@ impl Pool {
     /// Re-raises the first panic of a job dispatched with `counter`, once.
     pub fn wait(&self, counter: &Counter) {
         self.in_worker(|w| w.wait_until(&*counter.inner));
-        let panic = counter.inner.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let panic = counter
+            .inner
+            .panic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(p) = panic {
             std::panic::resume_unwind(p);
         }

@@ -43,7 +43,10 @@ impl fmt::Display for Error {
         match self {
             Error::ZeroWorkers => write!(f, "a spindle pool needs at least one worker (got 0)"),
             Error::TooManyWorkers { requested, max } => {
-                write!(f, "{requested} workers requested; spindle supports at most {max}")
+                write!(
+                    f,
+                    "{requested} workers requested; spindle supports at most {max}"
+                )
             }
             Error::InvalidCapacity {
                 what,
@@ -58,7 +61,10 @@ impl fmt::Display for Error {
                 }
             }
             Error::StackTooSmall { value, min } => {
-                write!(f, "worker stack size {value} bytes is below the minimum of {min}")
+                write!(
+                    f,
+                    "worker stack size {value} bytes is below the minimum of {min}"
+                )
             }
             Error::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
         }

@@ -70,7 +70,8 @@ mod loom_tests {
     #[test]
     fn each_job_taken_once() {
         loom::model(|| {
-            let headers: Arc<Vec<JobHeader>> = Arc::new((0..2).map(|_| JobHeader::new(nothing)).collect());
+            let headers: Arc<Vec<JobHeader>> =
+                Arc::new((0..2).map(|_| JobHeader::new(nothing)).collect());
             let inj = Arc::new(Injector::new());
             let mut producers = Vec::new();
             for i in 0..2 {

@@ -51,7 +51,10 @@ impl Pool {
         Builder::default().build()
     }
 
-    pub(crate) fn from_parts(registry: Arc<Registry>, threads: Vec<thread::JoinHandle<()>>) -> Self {
+    pub(crate) fn from_parts(
+        registry: Arc<Registry>,
+        threads: Vec<thread::JoinHandle<()>>,
+    ) -> Self {
         Self { registry, threads }
     }
 

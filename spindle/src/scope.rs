@@ -145,7 +145,7 @@ impl<'scope> Scope<'scope> {
         // SAFETY: `CURRENT` points to a live slot run by this thread.
         match unsafe { cur.as_ref() } {
             Some(w) if core::ptr::eq(w.registry(), self.registry) => {
-                let (job, heap) = HeapJob::new(job, Some(&w.cache));
+                let (job, heap) = HeapJob::alloc(job, Some(&w.cache));
                 if heap {
                     w.record_heap_fallback();
                 }
@@ -153,7 +153,7 @@ impl<'scope> Scope<'scope> {
             }
             _ => {
                 // Spawned from a thread outside the scope's pool.
-                let (job, _) = HeapJob::new(job, None);
+                let (job, _) = HeapJob::alloc(job, None);
                 // SAFETY: the registry outlives the scope.
                 let registry = unsafe { &*self.registry };
                 registry.injector.push(job);

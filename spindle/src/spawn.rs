@@ -60,14 +60,14 @@ where
     // SAFETY: as above.
     match unsafe { cur.as_ref() } {
         Some(w) if core::ptr::eq(w.registry(), registry) => {
-            let (job, heap) = HeapJob::new(job, Some(&w.cache));
+            let (job, heap) = HeapJob::alloc(job, Some(&w.cache));
             if heap {
                 w.record_heap_fallback();
             }
             w.push_public(job);
         }
         _ => {
-            let (job, _) = HeapJob::new(job, None);
+            let (job, _) = HeapJob::alloc(job, None);
             registry.injector.push(job);
             registry.sleep.notify_work(1);
         }

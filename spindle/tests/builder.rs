@@ -12,7 +12,10 @@ fn zero_workers() {
 
 #[test]
 fn too_many_workers() {
-    let e = Pool::builder().workers(spindle::MAX_WORKERS + 1).build().unwrap_err();
+    let e = Pool::builder()
+        .workers(spindle::MAX_WORKERS + 1)
+        .build()
+        .unwrap_err();
     assert!(matches!(e, Error::TooManyWorkers { .. }), "{e}");
 }
 
@@ -21,7 +24,13 @@ fn deque_capacity_must_be_a_power_of_two_in_range() {
     for bad in [0, 3, 1000, 1 << 30] {
         let e = Pool::builder().deque_capacity(bad).build().unwrap_err();
         assert!(
-            matches!(e, Error::InvalidCapacity { what: "deque_capacity", .. }),
+            matches!(
+                e,
+                Error::InvalidCapacity {
+                    what: "deque_capacity",
+                    ..
+                }
+            ),
             "{bad}: {e}"
         );
         assert!(e.to_string().contains("power of two"));
@@ -30,8 +39,20 @@ fn deque_capacity_must_be_a_power_of_two_in_range() {
 
 #[test]
 fn job_capacity_bounded() {
-    let e = Pool::builder().job_capacity(usize::MAX).build().unwrap_err();
-    assert!(matches!(e, Error::InvalidCapacity { what: "job_capacity", .. }), "{e}");
+    let e = Pool::builder()
+        .job_capacity(usize::MAX)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InvalidCapacity {
+                what: "job_capacity",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -60,8 +81,14 @@ fn odd_but_valid_settings_work() {
     });
     assert_eq!(n, 3);
     let (tx, rx) = std::sync::mpsc::channel();
-    p.spawn(move || tx.send(std::thread::current().name().map(str::to_owned)).unwrap());
+    p.spawn(move || {
+        tx.send(std::thread::current().name().map(str::to_owned))
+            .unwrap()
+    });
     let name = rx.recv().unwrap().unwrap();
     assert!(name.starts_with("odd-"), "{name}");
-    assert!(p.stats().total().heap_fallbacks > 0, "job_capacity(0) means heap");
+    assert!(
+        p.stats().total().heap_fallbacks > 0,
+        "job_capacity(0) means heap"
+    );
 }

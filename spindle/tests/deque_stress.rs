@@ -23,8 +23,8 @@ fn every_item_taken_exactly_once() {
                 let mut taken = 0usize;
                 loop {
                     match s.steal() {
-                        // SAFETY: items point into the live `items` vector.
                         Steal::Success(p) => {
+                            // SAFETY: items point into the live `items` vector.
                             unsafe { p.as_ref() }.fetch_add(1, Ordering::Relaxed);
                             taken += 1;
                         }
@@ -68,9 +68,17 @@ fn every_item_taken_exactly_once() {
     done.store(true, Ordering::Release);
     let stolen: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
 
-    let lost = items.iter().filter(|c| c.load(Ordering::Relaxed) == 0).count();
-    let doubled = items.iter().filter(|c| c.load(Ordering::Relaxed) > 1).count();
-    println!("deque stress: n={n} owner={owner_taken} stolen={stolen} lost={lost} doubled={doubled}");
+    let lost = items
+        .iter()
+        .filter(|c| c.load(Ordering::Relaxed) == 0)
+        .count();
+    let doubled = items
+        .iter()
+        .filter(|c| c.load(Ordering::Relaxed) > 1)
+        .count();
+    println!(
+        "deque stress: n={n} owner={owner_taken} stolen={stolen} lost={lost} doubled={doubled}"
+    );
     assert_eq!((lost, doubled), (0, 0));
     assert_eq!(owner_taken + stolen, n);
 }
@@ -105,7 +113,11 @@ fn drain_oldest_racing_thieves() {
             let taken = all.len();
             all.sort();
             all.dedup();
-            assert_eq!((taken, all.len()), (16, 16), "an item was lost or taken twice");
+            assert_eq!(
+                (taken, all.len()),
+                (16, 16),
+                "an item was lost or taken twice"
+            );
         });
     }
 }

@@ -38,6 +38,9 @@ fn idle_pool_burns_no_cpu() {
     let after = cpu_ns_of("idle-test-").unwrap();
     let per_sec = (after - before) as f64 / start.elapsed().as_secs_f64();
     println!("idle pool: {:.3} ms of CPU per second", per_sec / 1e6);
-    assert!(per_sec < 1e6, "idle pool used {per_sec} ns of CPU per second");
+    assert!(
+        per_sec < 1e6,
+        "idle pool used {per_sec} ns of CPU per second"
+    );
     assert!(pool.stats().total().parks > 0);
 }

@@ -21,7 +21,9 @@ fn pool(workers: usize) -> Pool {
 #[test]
 fn fib_on_pools_of_several_sizes() {
     let n = if cfg!(miri) { 10 } else { 25 };
-    let expect = [0u64, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55][..].get(n as usize).copied();
+    let expect = [0u64, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55][..]
+        .get(n as usize)
+        .copied();
     for workers in [1, 2, 3] {
         let p = pool(workers);
         let got = p.install(|| fib(n));

@@ -97,7 +97,10 @@ fn panic_in_spawned_job_is_raised_after_all_finish() {
             }
         })
     }));
-    assert_eq!(*r.unwrap_err().downcast_ref::<&str>().unwrap(), "spawned boom");
+    assert_eq!(
+        *r.unwrap_err().downcast_ref::<&str>().unwrap(),
+        "spawned boom"
+    );
     assert_eq!(finished.load(Ordering::Relaxed), 100);
     assert_eq!(p.scope(|_| 7), 7, "the pool still works");
 }

@@ -58,8 +58,11 @@ fn global_pool_free_functions() {
     let (tx, rx) = mpsc::channel();
     spindle::spawn(move || tx.send(spindle::join(|| 1, || 2)).unwrap());
     assert_eq!(rx.recv().unwrap(), (1, 2));
-    assert_eq!(spindle::scope(|s| {
-        s.spawn(|_| ());
+    assert_eq!(
+        spindle::scope(|s| {
+            s.spawn(|_| ());
+            5
+        }),
         5
-    }), 5);
+    );
 }

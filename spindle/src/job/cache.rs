@@ -94,9 +94,7 @@ impl Drop for JobCacheHome {
     fn drop(&mut self) {
         // SAFETY: `base`/`len` came from `Box::into_raw` of this slice; blocks
         // hold no live closures (every job has run before the registry drops).
-        drop(unsafe {
-            Box::from_raw(ptr::slice_from_raw_parts_mut(self.base.as_ptr(), self.len))
-        });
+        drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(self.base.as_ptr(), self.len)) });
     }
 }
 

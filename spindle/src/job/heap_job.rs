@@ -45,7 +45,7 @@ impl HeapJob {
     /// `f` must not unwind out (rule 3): front ends wrap user code in
     /// `catch_unwind` before it gets here; if it does unwind, the process
     /// aborts.
-    pub(crate) fn new<F>(f: F, cache: Option<&JobCache>) -> (JobRef, bool)
+    pub(crate) fn alloc<F>(f: F, cache: Option<&JobCache>) -> (JobRef, bool)
     where
         F: FnOnce() + Send,
     {
@@ -78,9 +78,9 @@ impl HeapJob {
 /// `this` is the header of a live cache block holding an `F`; sole executor.
 unsafe fn execute_cached<F: FnOnce() + Send>(this: NonNull<JobHeader>) {
     let block = this.cast::<Block>();
-    // SAFETY: the header is initialised (written by `HeapJob::new`).
+    // SAFETY: the header is initialised (written by `HeapJob::alloc`).
     unsafe { (*block.as_ptr()).header.assume_init_ref() }.mark_started();
-    // SAFETY: `HeapJob::new` wrote an `F` at the payload; we move it out once.
+    // SAFETY: `HeapJob::alloc` wrote an `F` at the payload; we move it out once.
     let f = unsafe { ptr::addr_of!((*block.as_ptr()).payload).cast::<F>().read() };
     // Return the block before running: the closure is on our stack now, and
     // a long job should not hold a block another spawn could use.
@@ -95,7 +95,7 @@ unsafe fn execute_cached<F: FnOnce() + Send>(this: NonNull<JobHeader>) {
 ///
 /// `this` is the header of a leaked `BoxedJob<F>`; sole executor.
 unsafe fn execute_boxed<F: FnOnce() + Send>(this: NonNull<JobHeader>) {
-    // SAFETY: created by `Box::leak` in `HeapJob::new`, executed once.
+    // SAFETY: created by `Box::leak` in `HeapJob::alloc`, executed once.
     let boxed = unsafe { Box::from_raw(this.cast::<BoxedJob<F>>().as_ptr()) };
     boxed.header.mark_started();
     let f = boxed.func;

@@ -6,9 +6,9 @@
 
 mod parker;
 
-pub(crate) use parker::Parker;
 #[cfg(not(loom))]
 pub(crate) use parker::thread_parker;
+pub(crate) use parker::Parker;
 
 use crate::sync::{fence, spin_loop, Arc, AtomicU32, AtomicU64, Ordering};
 use crate::util::CachePadded;
@@ -165,12 +165,10 @@ impl Sleep {
     /// transition, so the counts are right when we go on.
     fn unregister(&self, slot: &SleepSlot) {
         loop {
-            match slot.status.compare_exchange(
-                ASLEEP,
-                AWAKE,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+            match slot
+                .status
+                .compare_exchange(ASLEEP, AWAKE, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => {
                     self.state
                         .fetch_add(SEARCHING_ONE.wrapping_sub(SLEEPING_ONE), Ordering::AcqRel);

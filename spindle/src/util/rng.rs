@@ -28,6 +28,6 @@ impl XorShift {
     /// A value in `0..n`; `n` must not be zero.
     pub(crate) fn below(&self, n: usize) -> usize {
         debug_assert!(n > 0);
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 }

@@ -21,9 +21,7 @@ impl WorkerLocal {
         }
         self.promote_if_starved();
         // SAFETY: our deque holds only `JobRef`s.
-        self.deque
-            .pop()
-            .map(|p| unsafe { JobRef::from_raw(p) })
+        self.deque.pop().map(|p| unsafe { JobRef::from_raw(p) })
     }
 
     /// Work from elsewhere: other slots' deques, then the injector.

@@ -32,20 +32,25 @@ impl WorkerLocal {
                 backoff.reset();
                 continue;
             }
-            if !searching {
-                sleep.start_searching();
-                searching = true;
-            }
             // Read the flag *before* scanning: every job queued before
             // shutdown began is then visible to the scan (the flag's store
             // is a release after the submission, our load an acquire).
             let terminating = registry.is_terminating();
             if let Some(job) = self.find_remote() {
-                sleep.stop_searching(true);
-                searching = false;
+                if searching {
+                    sleep.stop_searching(true);
+                    searching = false;
+                }
                 self.execute(job);
                 backoff.reset();
                 continue;
+            }
+            // Only a thread that found nothing anywhere counts as searching:
+            // a steal that succeeds at once costs no write to the shared
+            // sleep state.
+            if !searching {
+                sleep.start_searching();
+                searching = true;
             }
             // Nothing anywhere. Shutdown runs every queued job first, so we
             // leave only when the queues were empty after we saw the flag.
@@ -57,7 +62,9 @@ impl WorkerLocal {
                 continue;
             }
             self.counters().parks.bump();
-            sleep.sleep(self.index, || registry.has_work() || registry.is_terminating());
+            sleep.sleep(self.index, || {
+                registry.has_work() || registry.is_terminating()
+            });
             backoff.reset();
         }
         if searching {

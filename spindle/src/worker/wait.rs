@@ -31,16 +31,20 @@ impl WorkerLocal {
                 backoff.reset();
                 continue;
             }
-            if !searching {
-                sleep.start_searching();
-                searching = true;
-            }
             if let Some(job) = self.find_remote() {
-                sleep.stop_searching(true);
-                searching = false;
+                if searching {
+                    sleep.stop_searching(true);
+                    searching = false;
+                }
                 self.execute(job);
                 backoff.reset();
                 continue;
+            }
+            // Counted as searching only once a whole round found nothing
+            // (see `main_loop`).
+            if !searching {
+                sleep.start_searching();
+                searching = true;
             }
             if !backoff.is_completed() {
                 backoff.snooze();
