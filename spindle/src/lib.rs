@@ -97,3 +97,8 @@ pub use spawn::spawn;
 pub use spin_lock::{SpinLock, SpinLockGuard};
 #[cfg(not(loom))]
 pub use stats::{Stats, WorkerStats};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
