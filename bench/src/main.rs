@@ -36,6 +36,7 @@ const WORKLOADS: &[&str] = &[
     "tree-sum-small",
     "spawn",
     "skynet",
+    "skynet-scope",
     "deque-pushpop",
     "deque-steal",
 ];

@@ -59,7 +59,7 @@ impl Injector {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::job::JobHeader;
+    use crate::job::{JobHeader, Priority};
     use crate::sync::Arc;
     use core::ptr::NonNull;
     use loom::thread;
@@ -78,7 +78,7 @@ mod loom_tests {
                 let (inj, h) = (inj.clone(), headers.clone());
                 producers.push(thread::spawn(move || {
                     // SAFETY: the header outlives the test and is never executed.
-                    inj.push(unsafe { JobRef::new(NonNull::from(&h[i])) });
+                    inj.push(unsafe { JobRef::new(NonNull::from(&h[i]), Priority::Normal) });
                 }));
             }
             let mut got = 0;

@@ -1,6 +1,7 @@
 //! `join`: the fork-join primitive, as a free function.
 
 use crate::pool::with_worker;
+use crate::worker;
 
 /// Runs `a` and `b`, potentially in parallel, on the current thread's pool
 /// (or the global pool from outside any pool), and returns both results.
@@ -27,8 +28,31 @@ use crate::pool::with_worker;
 /// let rc = std::rc::Rc::new(1);
 /// spindle::join(|| *rc, || 2);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    // The hot path is spelled out here rather than through `with_worker`:
+    // a closure around `w.join(a, b)` is a function of its own, which gets
+    // `a` and `b` by reference and copies them with wide loads right after
+    // the caller wrote them with narrow stores (a store-forwarding stall
+    // that tripled the cost of a join with a few captures).
+    let cur = worker::current();
+    if !cur.is_null() {
+        // SAFETY: `CURRENT` points to a live slot run by this thread.
+        return unsafe { &*cur }.join(a, b);
+    }
+    join_outside(a, b)
+}
+
+/// `join` from a thread outside every pool: runs it on the global pool.
+#[cold]
+#[inline(never)]
+fn join_outside<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
     B: FnOnce() -> RB + Send,

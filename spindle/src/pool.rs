@@ -150,11 +150,12 @@ impl Pool {
             // thread has `CURRENT` set for the duration.
             op(unsafe { &*cur })
         };
-        // SAFETY: thread parkers are never freed.
-        let job = unsafe { StackJob::new(op, parker) };
+        let job = StackJob::new(op);
         // SAFETY: we block below until the latch is set, so `job` outlives
         // its execution.
         let job_ref = unsafe { job.as_job_ref() };
+        // SAFETY: not queued yet; thread parkers are never freed.
+        unsafe { crate::job::publish_waiter(job_ref, parker) };
         self.registry.injector.push(job_ref);
         self.registry.sleep.notify_work(1);
         while !job.latch().probe() {

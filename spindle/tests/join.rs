@@ -125,3 +125,63 @@ fn deep_nesting_does_not_overflow() {
     let p = pool(2);
     assert_eq!(p.install(|| chain(600)), 600);
 }
+
+/// Counts drops of the values a closure captured.
+struct DropCount<'a>(&'a AtomicUsize, [u64; 4]);
+impl Drop for DropCount<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A second closure bigger than two words takes another path through
+/// `join` (it stays in the caller's frame): it must run exactly once, or be
+/// dropped exactly once when the first closure panics.
+#[test]
+fn big_second_closure_runs_or_drops_once() {
+    let pool = pool(2);
+    let drops = AtomicUsize::new(0);
+    let runs = AtomicUsize::new(0);
+    pool.install(|| {
+        let runs = &runs;
+        for _ in 0..10_000 {
+            let big = DropCount(&drops, [1, 2, 3, 4]);
+            let (x, y) = spindle::join(
+                || 1u64,
+                move || {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    big.1.iter().sum::<u64>()
+                },
+            );
+            assert_eq!((x, y), (1, 10));
+        }
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 10_000);
+    assert_eq!(drops.load(Ordering::SeqCst), 10_000);
+
+    // One worker, and no other thread in the pool: nobody is looking for
+    // work, so `b` stays private and is taken back unexecuted when `a`
+    // panics.
+    let pool = Arc::new(self::pool(1));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (d, r) = (drops.clone(), runs.clone());
+    pool.spawn(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let big = DropCount(&d, [0; 4]);
+            let r = &r;
+            spindle::join(
+                || panic!("first half"),
+                move || {
+                    let _keep = &big;
+                    r.fetch_add(1, Ordering::SeqCst);
+                },
+            )
+        }));
+        tx.send(result.is_err()).unwrap();
+    });
+    assert!(rx.recv().unwrap(), "the first half's panic propagates");
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "b never ran");
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "b's captures dropped once");
+}

@@ -4,6 +4,7 @@
 pub mod deque;
 pub mod fib;
 pub mod skynet;
+pub mod skynet_scope;
 pub mod spawn;
 pub mod tree;
 
@@ -41,6 +42,7 @@ pub fn pool_benches<'a>(workload: &'static str, pools: &'a Pools, data: &Data) -
         "tree-sum-small" => tree::benches(workload, pools, data.small_tree.expect("tree built")),
         "spawn" => spawn::benches(pools),
         "skynet" => skynet::benches(pools),
+        "skynet-scope" => skynet_scope::benches(pools),
         other => unreachable!("not a pool workload: {other}"),
     }
 }

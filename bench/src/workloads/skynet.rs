@@ -1,28 +1,22 @@
 //! `skynet`: the classic skynet benchmark. A node of size `size` > 1 has 10
 //! children of size `size / 10`, down to 1,000,000 leaves; leaf `i` returns
 //! `i` and every node returns the sum of its children, so the root returns
-//! 0 + 1 + ... + 999,999 = 499,999,500,000 (checked). 1,111,111 nodes in
-//! all, each one a job (leaves included).
+//! 0 + 1 + ... + 999,999 = 499,999,500,000 (checked). 1,111,111 nodes.
 //!
-//! Each implementation uses its natural form:
-//! - serial: plain recursion;
-//! - spindle, rayon, forte: each node opens a scope, spawns its 10 children
-//!   (each writing its sum into its own slot) and adds the slots up;
-//! - chili (no spawn): each node splits its 10 children with a binary tree
-//!   of joins;
-//! - tokio: each node is an async task that spawns 10 child tasks and
-//!   awaits them.
+//! Every pool implementation runs the same algorithm: a node splits its 10
+//! children with a balanced binary tree of joins (9 joins per node, about
+//! 10 million in all), running the lower half inline and exposing the upper
+//! half to thieves. `skynet-scope` is the same tree with one scope and 10
+//! spawned jobs per node.
 
 use crate::impls::{check, timed, Bench, Pools};
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
 
-const LEAVES: u64 = 1_000_000;
-const EXPECTED: u64 = LEAVES * (LEAVES - 1) / 2;
+pub const LEAVES: u64 = 1_000_000;
+pub const EXPECTED: u64 = LEAVES * (LEAVES - 1) / 2;
 
 #[inline(never)]
-fn serial(num: u64, size: u64) -> u64 {
+pub fn serial(num: u64, size: u64) -> u64 {
     if size == 1 {
         return num;
     }
@@ -30,58 +24,52 @@ fn serial(num: u64, size: u64) -> u64 {
     (0..10).map(|i| serial(num + i * child, child)).sum()
 }
 
+/// Sums children `lo..hi` of a node at `num` whose children have size
+/// `child`. spindle and rayon run their first closure inline.
+fn spindle_children(num: u64, child: u64, lo: u64, hi: u64) -> u64 {
+    if hi - lo == 1 {
+        return spindle(num + lo * child, child);
+    }
+    let mid = (lo + hi) / 2;
+    let (lower, upper) = spindle::join(
+        || spindle_children(num, child, lo, mid),
+        || spindle_children(num, child, mid, hi),
+    );
+    lower + upper
+}
+
 fn spindle(num: u64, size: u64) -> u64 {
     if size == 1 {
         return num;
     }
-    let child = size / 10;
-    let mut sums = [0u64; 10];
-    spindle::scope(|s| {
-        for (i, slot) in (0u64..).zip(sums.iter_mut()) {
-            s.spawn(move |_| *slot = spindle(num + i * child, child));
-        }
-    });
-    sums.iter().sum()
+    spindle_children(num, size / 10, 0, 10)
+}
+
+fn rayon_children(num: u64, child: u64, lo: u64, hi: u64) -> u64 {
+    if hi - lo == 1 {
+        return rayon(num + lo * child, child);
+    }
+    let mid = (lo + hi) / 2;
+    let (lower, upper) = rayon::join(
+        || rayon_children(num, child, lo, mid),
+        || rayon_children(num, child, mid, hi),
+    );
+    lower + upper
 }
 
 fn rayon(num: u64, size: u64) -> u64 {
     if size == 1 {
         return num;
     }
-    let child = size / 10;
-    let mut sums = [0u64; 10];
-    rayon::scope(|s| {
-        for (i, slot) in (0u64..).zip(sums.iter_mut()) {
-            s.spawn(move |_| *slot = rayon(num + i * child, child));
-        }
-    });
-    sums.iter().sum()
+    rayon_children(num, size / 10, 0, 10)
 }
 
-fn forte(num: u64, size: u64) -> u64 {
-    if size == 1 {
-        return num;
-    }
-    let child = size / 10;
-    let mut sums = [0u64; 10];
-    // Spawned jobs get no worker handle; the free function finds it in a
-    // thread local.
-    forte::scope(|s| {
-        for (i, slot) in (0u64..).zip(sums.iter_mut()) {
-            s.spawn(move |_| *slot = forte(num + i * child, child));
-        }
-    });
-    sums.iter().sum()
-}
-
-/// Sums children `lo..hi` of the node at `num` whose children have size
-/// `child`, splitting the range with joins.
+/// chili and forte run their second closure inline: it gets the lower half.
 fn chili_children(s: &mut chili::Scope<'_>, num: u64, child: u64, lo: u64, hi: u64) -> u64 {
     if hi - lo == 1 {
         return chili(s, num + lo * child, child);
     }
     let mid = (lo + hi) / 2;
-    // chili runs its second closure inline first: give it the lower half.
     let (upper, lower) = s.join(
         |s| chili_children(s, num, child, mid, hi),
         |s| chili_children(s, num, child, lo, mid),
@@ -96,21 +84,23 @@ fn chili(s: &mut chili::Scope<'_>, num: u64, size: u64) -> u64 {
     chili_children(s, num, size / 10, 0, 10)
 }
 
-fn tokio(num: u64, size: u64) -> Pin<Box<dyn Future<Output = u64> + Send>> {
-    Box::pin(async move {
-        if size == 1 {
-            return num;
-        }
-        let child = size / 10;
-        let handles: Vec<_> = (0..10)
-            .map(|i| tokio::spawn(tokio(num + i * child, child)))
-            .collect();
-        let mut sum = 0;
-        for handle in handles {
-            sum += handle.await.expect("tokio task panicked");
-        }
-        sum
-    })
+fn forte_children(w: &forte::Worker, num: u64, child: u64, lo: u64, hi: u64) -> u64 {
+    if hi - lo == 1 {
+        return forte(w, num + lo * child, child);
+    }
+    let mid = (lo + hi) / 2;
+    let (upper, lower) = w.join(
+        |w| forte_children(w, num, child, mid, hi),
+        |w| forte_children(w, num, child, lo, mid),
+    );
+    lower + upper
+}
+
+fn forte(w: &forte::Worker, num: u64, size: u64) -> u64 {
+    if size == 1 {
+        return num;
+    }
+    forte_children(w, num, size / 10, 0, 10)
 }
 
 pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
@@ -137,19 +127,8 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
             t
         }),
         Bench::new("forte", || {
-            let (r, t) = timed(|| pools.forte(|_| forte(0, black_box(LEAVES))));
+            let (r, t) = timed(|| pools.forte(|w| forte(w, 0, black_box(LEAVES))));
             check(W, "forte", r, EXPECTED);
-            t
-        }),
-        Bench::new("tokio", || {
-            let (r, t) = timed(|| {
-                pools.tokio.block_on(async {
-                    tokio::spawn(tokio(0, black_box(LEAVES)))
-                        .await
-                        .expect("tokio task panicked")
-                })
-            });
-            check(W, "tokio", r, EXPECTED);
             t
         }),
     ]

@@ -97,17 +97,19 @@ pub(crate) struct JobRef(NonNull<JobHeader>);
 unsafe impl Send for JobRef {}
 
 impl JobRef {
-    /// Tags `header` with its priority.
+    /// Tags `header` with `priority`, which must be the one in its state
+    /// word. It is passed in rather than read back, so that the tag is a
+    /// constant on the fork path instead of a load of the word just stored.
     ///
     /// # Safety
     ///
     /// `header` must point to a live job header that obeys the module's
     /// rules until the job has been executed.
     #[inline(always)]
-    pub(crate) unsafe fn new(header: NonNull<JobHeader>) -> Self {
+    pub(crate) unsafe fn new(header: NonNull<JobHeader>, priority: Priority) -> Self {
         // SAFETY: the caller guarantees the header is live.
-        let prio = unsafe { header.as_ref() }.priority() as usize;
-        JobRef(header.map_addr(|a| a | prio))
+        debug_assert_eq!(unsafe { header.as_ref() }.priority(), priority);
+        JobRef(header.map_addr(|a| a | priority as usize))
     }
 
     /// The raw tagged pointer, to store in a deque slot.
@@ -132,8 +134,9 @@ impl JobRef {
         Priority::from_bits(self.0.addr().get() & TAG_MASK)
     }
 
+    /// The untagged header address.
     #[inline(always)]
-    fn header(self) -> NonNull<JobHeader> {
+    pub(crate) fn header_ptr(self) -> NonNull<JobHeader> {
         // SAFETY: clearing tag bits of a non-null, 8-aligned address whose
         // untagged value is non-null leaves it non-null.
         self.0
@@ -148,7 +151,7 @@ impl JobRef {
     /// sole right to execute it (rule 1).
     #[inline(always)]
     pub(crate) unsafe fn execute(self) {
-        let header = self.header();
+        let header = self.header_ptr();
         // SAFETY: the header is live until executed (rule 2); `execute` is
         // the function its job type installed for exactly this pointer.
         unsafe { (header.as_ref().execute)(header) }
@@ -166,9 +169,9 @@ mod tests {
         let h = JobHeader::new(nothing);
         let p = NonNull::from(&h);
         // SAFETY: `h` outlives the reference and is never executed.
-        let r = unsafe { JobRef::new(p) };
+        let r = unsafe { JobRef::new(p, Priority::Normal) };
         assert_eq!(r.priority(), Priority::Normal);
-        assert_eq!(r.header(), p);
+        assert_eq!(r.header_ptr(), p);
         // SAFETY: from `into_raw` of a live job.
         assert_eq!(unsafe { JobRef::from_raw(r.into_raw()) }, r);
         assert_eq!(h.priority(), Priority::Normal);

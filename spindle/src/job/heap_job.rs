@@ -4,7 +4,7 @@
 use core::mem::{self, MaybeUninit};
 use core::ptr::{self, NonNull};
 
-use super::{JobCache, JobCacheHome, JobHeader, JobRef};
+use super::{JobCache, JobCacheHome, JobHeader, JobRef, Priority};
 
 /// Bytes of closure a cache block holds inline.
 pub(crate) const PAYLOAD: usize = 96;
@@ -59,7 +59,10 @@ impl HeapJob {
                     ptr::addr_of_mut!((*b).header)
                         .write(MaybeUninit::new(JobHeader::new(execute_cached::<F>)));
                     ptr::addr_of_mut!((*b).payload).cast::<F>().write(f);
-                    return (JobRef::new(block.cast::<JobHeader>()), false);
+                    return (
+                        JobRef::new(block.cast::<JobHeader>(), Priority::Normal),
+                        false,
+                    );
                 }
             }
         }
@@ -69,7 +72,10 @@ impl HeapJob {
         });
         let p = NonNull::from(Box::leak(boxed));
         // SAFETY: leaked, so live until `execute_boxed` frees it.
-        (unsafe { JobRef::new(p.cast::<JobHeader>()) }, true)
+        (
+            unsafe { JobRef::new(p.cast::<JobHeader>(), Priority::Normal) },
+            true,
+        )
     }
 }
 

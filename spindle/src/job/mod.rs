@@ -25,8 +25,8 @@ mod stack_job;
 
 #[cfg(not(loom))]
 pub(crate) use cache::{JobCache, JobCacheHome};
-pub(crate) use header::{JobHeader, JobRef, DONE, SLEEPING};
+pub(crate) use header::{JobHeader, JobRef, Priority, DONE, SLEEPING};
 #[cfg(not(loom))]
 pub(crate) use heap_job::HeapJob;
 pub(crate) use result::JobResult;
-pub(crate) use stack_job::StackJob;
+pub(crate) use stack_job::{publish_waiter, StackJob};

@@ -1,9 +1,10 @@
 //! A job that lives in its caller's stack frame (`join`'s second half, and a
 //! call handed from a foreign thread to a worker).
 
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-use super::{JobHeader, JobRef, JobResult, DONE, SLEEPING};
+use super::{JobHeader, JobRef, JobResult, Priority, DONE, SLEEPING};
 use crate::sleep::Parker;
 use crate::sync::{AtomicU32, Ordering, UnsafeCell};
 
@@ -15,12 +16,24 @@ use crate::sync::{AtomicU32, Ordering, UnsafeCell};
 /// see `sleep::thread_parker`). Either way it outlives the job's frame,
 /// which matters because the executor unparks it *after* setting `DONE`,
 /// when the frame may already be gone.
+///
+/// The waiter is written only when the job is published to a queue
+/// ([`publish_waiter`]), not when it is built: a `join` whose
+/// second half is never shared (the common case) does not pay for it.
 #[repr(C)]
 pub(crate) struct StackJob<F, R> {
-    header: JobHeader,
-    waiter: *const Parker,
+    head: StackHead,
     func: UnsafeCell<Option<F>>,
     result: UnsafeCell<JobResult<R>>,
+}
+
+/// The part of every `StackJob` that does not depend on `F` and `R`, at
+/// offset 0 (both structs are `#[repr(C)]` and it is the first field), so a
+/// pointer to any stack job's header is also a pointer to its `StackHead`.
+#[repr(C)]
+struct StackHead {
+    header: JobHeader,
+    waiter: UnsafeCell<MaybeUninit<*const Parker>>,
 }
 
 impl<F, R> StackJob<F, R>
@@ -28,15 +41,15 @@ where
     F: FnOnce() -> R + Send,
     R: Send,
 {
-    /// # Safety
-    ///
-    /// `waiter` must outlive every thread that may execute the job (see
-    /// the type's docs).
+    /// A job running `func`. Before its `JobRef` goes into any queue, its
+    /// waiter must be set with [`publish_waiter`].
     #[inline(always)]
-    pub(crate) unsafe fn new(func: F, waiter: *const Parker) -> Self {
+    pub(crate) fn new(func: F) -> Self {
         Self {
-            header: JobHeader::new(Self::execute),
-            waiter,
+            head: StackHead {
+                header: JobHeader::new(Self::execute),
+                waiter: UnsafeCell::new(MaybeUninit::uninit()),
+            },
             func: UnsafeCell::new(Some(func)),
             result: UnsafeCell::new(JobResult::None),
         }
@@ -51,13 +64,13 @@ where
     #[inline(always)]
     pub(crate) unsafe fn as_job_ref(&self) -> JobRef {
         // SAFETY: the caller keeps `self` alive and in place.
-        unsafe { JobRef::new(NonNull::from(&self.header)) }
+        unsafe { JobRef::new(NonNull::from(&self.head.header), Priority::Normal) }
     }
 
     /// The latch: the header's state word, `DONE` once the result is in.
     #[inline(always)]
     pub(crate) fn latch(&self) -> &AtomicU32 {
-        self.header.state()
+        self.head.header.state()
     }
 
     /// Runs the closure here, without the queue (it was never shared).
@@ -75,14 +88,31 @@ where
     pub(crate) fn set_sleeping(&self) -> bool {
         // AcqRel: ordered with the executor's `fetch_or(DONE)` on the same
         // word; whichever comes second sees the other.
-        self.header.state().fetch_or(SLEEPING, Ordering::AcqRel) & DONE == 0
+        self.head
+            .header
+            .state()
+            .fetch_or(SLEEPING, Ordering::AcqRel)
+            & DONE
+            == 0
     }
 
     /// The result of a job that was executed through its `JobRef`; resumes
     /// its panic if it panicked.
     pub(crate) fn into_result(self) -> R {
+        self.take_result()
+    }
+
+    /// [`StackJob::into_result`] through a shared reference: takes the
+    /// result out, leaving `None`.
+    pub(crate) fn take_result(&self) -> R {
         debug_assert!(self.latch().load(Ordering::Relaxed) & DONE != 0);
-        self.result.into_inner().into_return_value()
+        // SAFETY: `DONE` is set (acquired by the latch probe that ended the
+        // wait), so the executor is finished with `result`; only the owner
+        // touches it now.
+        let result = self
+            .result
+            .with_mut(|r| unsafe { core::mem::replace(&mut *r, JobResult::None) });
+        result.into_return_value()
     }
 
     /// # Safety
@@ -90,10 +120,10 @@ where
     /// `this` points to the header of a live `StackJob<F, R>`, and the caller
     /// has the sole right to execute it.
     unsafe fn execute(this: NonNull<JobHeader>) {
-        // SAFETY: the header is the first field of a `#[repr(C)]`
+        // SAFETY: the header is at offset 0 of a `#[repr(C)]`
         // `StackJob<F, R>` (this function is only installed by `new`).
         let this = unsafe { this.cast::<Self>().as_ref() };
-        this.header.mark_started();
+        this.head.header.mark_started();
         // SAFETY: only the single executor touches `func` (rule 1); the
         // owner reads it only after `DONE` or if the job never left.
         let func = this.func.with_mut(|f| unsafe { (*f).take() });
@@ -103,13 +133,36 @@ where
         this.result.with_mut(|r| unsafe { *r = result });
         // Read what we need to wake the owner *before* `DONE`: after it, the
         // owner may return and pop the frame holding `this`.
-        let waiter = this.waiter;
+        // SAFETY: the job came out of a queue, and `publish_waiter` wrote
+        // the waiter before it went in (the queue's release/acquire pair
+        // orders that write before this read); nobody writes it afterwards.
+        let waiter = this.head.waiter.with(|w| unsafe { (*w).assume_init() });
         // Release: publishes the result. Acquire: nothing, but `fetch_or`
         // must see the owner's `SLEEPING` if it was set first.
-        let old = this.header.state().fetch_or(DONE, Ordering::AcqRel);
+        let old = this.head.header.state().fetch_or(DONE, Ordering::AcqRel);
         if old & SLEEPING != 0 {
             // SAFETY: the waiter's parker outlives the job (`new`'s contract).
             unsafe { (*waiter).unpark() };
         }
+    }
+}
+
+/// Records `waiter` as the thread to wake when the job completes; call
+/// it before the job's `JobRef` goes into a queue.
+///
+/// # Safety
+///
+/// `job` must come from [`StackJob::as_job_ref`] of a live stack job
+/// (of any `F`, `R`) that is in no queue and not executing, and
+/// `waiter` must outlive every thread that may execute it (see the
+/// type's docs).
+#[inline]
+pub(crate) unsafe fn publish_waiter(job: JobRef, waiter: *const Parker) {
+    // SAFETY: every stack job starts with a `StackHead` at offset 0, so
+    // its header address is its `StackHead` address; the job is live and
+    // not shared yet, so this thread is the only one touching `waiter`.
+    unsafe {
+        let head = job.header_ptr().cast::<StackHead>();
+        (*head.as_ptr()).waiter.with_mut(|w| (*w).write(waiter));
     }
 }

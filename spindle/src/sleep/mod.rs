@@ -71,6 +71,15 @@ impl Sleep {
         &self.slots[index].parker
     }
 
+    /// True if some thread is searching or asleep, i.e. could use work that
+    /// a busy worker keeps private. A relaxed load of a line that is only
+    /// written when threads start or stop looking, so while every thread is
+    /// busy it stays shared in every cache.
+    #[inline(always)]
+    pub(crate) fn wants_work(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != 0
+    }
+
     /// The calling slot has run out of local work and starts looking.
     #[inline]
     pub(crate) fn start_searching(&self) {

@@ -186,16 +186,28 @@ impl WorkerLocal {
     #[inline(never)]
     fn promote(&self) {
         if let Some(job) = self.private.take_oldest() {
+            // SAFETY: the private stack holds only `join` stack jobs, which
+            // this slot's thread waits for (see `private.rs`), in no queue;
+            // our parker lives in the registry, which outlives every thread
+            // that can run them.
+            unsafe { crate::job::publish_waiter(job, self.parker) };
             self.push_public(job);
         }
     }
 
     /// Gives thieves something to take if they have nothing: called at each
-    /// fork and in every wait, so promotion costs a load while the deque
-    /// still holds work.
+    /// fork and in every wait. Promotion happens only while the deque is
+    /// empty and some thread is searching or asleep: when every thread is
+    /// busy (or there is only one), a promoted job would only come back
+    /// through the deque's fenced pop. A thread that starts searching or
+    /// goes to sleep changes the sleep state, so the next fork here sees it
+    /// and promotes (waking a sleeper through `push_public`).
     #[inline(always)]
     fn promote_if_starved(&self) {
-        if self.deque.is_empty() && self.private.has_private() {
+        // Cheapest test first: while every thread is busy, the deque's
+        // ends are never read.
+        if self.private.has_private() && self.registry().sleep.wants_work() && self.deque.is_empty()
+        {
             self.promote();
         }
     }
