@@ -86,9 +86,14 @@ impl CounterInner {
         let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
             *slot = Some(p);
-        } else if let Some(w) = w {
+        } else {
             drop(slot);
-            w.registry().handle_panic(p);
+            match w {
+                Some(w) => w.registry().handle_panic(p),
+                // Jobs run only on pool slots, so this does not happen; if
+                // it did, the panic must still not vanish silently.
+                None => eprintln!("spindle: a dispatched job panicked after another one did"),
+            }
         }
     }
 }

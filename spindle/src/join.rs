@@ -8,8 +8,12 @@ use crate::worker;
 ///
 /// `a` runs on the calling thread. `b` is kept in the worker's private
 /// stack and runs right after `a` unless an idle thread took it; then the
-/// caller runs other jobs until `b` is done. Nothing is allocated. If
-/// either closure panics, the panic is re-raised after both have finished.
+/// caller runs other jobs until `b` is done. Nothing is allocated.
+///
+/// Both closures always run, also when `a` panics. A panic is re-raised
+/// after both have finished; if both panic, `a`'s is re-raised and `b`'s
+/// goes to the pool's panic handler (see
+/// [`Builder::panic_handler`](crate::Builder::panic_handler)).
 ///
 /// ```
 /// fn fib(n: u64) -> u64 {

@@ -88,8 +88,9 @@ impl Pool {
     ///
     /// `a` runs on the calling thread; `b` waits in a private slot and runs
     /// right after `a` unless an idle thread takes it first. Nothing is
-    /// allocated. If either panics, the panic is re-raised here after both
-    /// have finished (`a`'s first if both panic).
+    /// allocated. Both always run. If either panics, the panic is re-raised
+    /// here after both have finished; if both do, `a`'s is re-raised and
+    /// `b`'s goes to the pool's panic handler.
     pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,

@@ -59,7 +59,7 @@ fn join_borrows_from_the_stack() {
 }
 
 #[test]
-fn panic_in_a_waits_for_b_then_propagates() {
+fn panic_in_a_still_runs_b_then_propagates() {
     let p = pool(2);
     let ran_b = AtomicUsize::new(0);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -73,7 +73,11 @@ fn panic_in_a_waits_for_b_then_propagates() {
     }));
     let msg = r.unwrap_err();
     assert_eq!(*msg.downcast_ref::<&str>().unwrap(), "boom in a");
-    assert!(ran_b.load(Ordering::SeqCst) <= 1);
+    assert_eq!(
+        ran_b.load(Ordering::SeqCst),
+        1,
+        "b runs even though a panicked"
+    );
     // The pool still works.
     assert_eq!(p.install(|| fib(12)), 144);
 }
@@ -135,8 +139,9 @@ impl Drop for DropCount<'_> {
 }
 
 /// A second closure bigger than two words takes another path through
-/// `join` (it stays in the caller's frame): it must run exactly once, or be
-/// dropped exactly once when the first closure panics.
+/// `join` (it stays in the caller's frame): it must run exactly once and
+/// its captures be dropped exactly once, also when the first closure
+/// panics.
 #[test]
 fn big_second_closure_runs_or_drops_once() {
     let pool = pool(2);
@@ -160,8 +165,8 @@ fn big_second_closure_runs_or_drops_once() {
     assert_eq!(drops.load(Ordering::SeqCst), 10_000);
 
     // One worker, and no other thread in the pool: nobody is looking for
-    // work, so `b` stays private and is taken back unexecuted when `a`
-    // panics.
+    // work, so `b` stays private; when `a` panics it is run from the
+    // unwinding guard, through the one-word handle.
     let pool = Arc::new(self::pool(1));
     let drops = Arc::new(AtomicUsize::new(0));
     let runs = Arc::new(AtomicUsize::new(0));
@@ -182,6 +187,40 @@ fn big_second_closure_runs_or_drops_once() {
         tx.send(result.is_err()).unwrap();
     });
     assert!(rx.recv().unwrap(), "the first half's panic propagates");
-    assert_eq!(runs.load(Ordering::SeqCst), 0, "b never ran");
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "b ran once");
     assert_eq!(drops.load(Ordering::SeqCst), 1, "b's captures dropped once");
+}
+
+/// If both halves panic, `a`'s panic is re-raised and `b`'s goes to the
+/// panic handler: each panic is delivered exactly once. Run with `b` private
+/// (one worker, nobody looking) and with `b` stolen (a thief waiting).
+#[test]
+fn both_halves_panic_each_delivered_once() {
+    for workers in [1, 2] {
+        let handled = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let h = handled.clone();
+        let pool = Pool::builder()
+            .workers(workers)
+            .panic_handler(move |p| {
+                let msg = p.downcast_ref::<&str>().copied().unwrap_or("?").to_string();
+                h.lock().unwrap().push(msg);
+            })
+            .build()
+            .unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| {
+                spindle::join(
+                    || {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        panic!("a")
+                    },
+                    || panic!("b"),
+                )
+            })
+        }));
+        let msg = r.unwrap_err();
+        assert_eq!(*msg.downcast_ref::<&str>().unwrap(), "a");
+        drop(pool);
+        assert_eq!(*handled.lock().unwrap(), ["b"], "workers = {workers}");
+    }
 }

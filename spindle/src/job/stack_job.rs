@@ -105,14 +105,17 @@ where
     /// [`StackJob::into_result`] through a shared reference: takes the
     /// result out, leaving `None`.
     pub(crate) fn take_result(&self) -> R {
+        self.take_job_result().into_return_value()
+    }
+
+    /// The executed job's result or panic, taken out (leaving `None`).
+    pub(crate) fn take_job_result(&self) -> JobResult<R> {
         debug_assert!(self.latch().load(Ordering::Relaxed) & DONE != 0);
         // SAFETY: `DONE` is set (acquired by the latch probe that ended the
         // wait), so the executor is finished with `result`; only the owner
         // touches it now.
-        let result = self
-            .result
-            .with_mut(|r| unsafe { core::mem::replace(&mut *r, JobResult::None) });
-        result.into_return_value()
+        self.result
+            .with_mut(|r| unsafe { core::mem::replace(&mut *r, JobResult::None) })
     }
 
     /// # Safety

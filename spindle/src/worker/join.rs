@@ -4,7 +4,7 @@
 use core::mem::ManuallyDrop;
 
 use super::WorkerLocal;
-use crate::job::StackJob;
+use crate::job::{JobResult, StackJob};
 
 impl WorkerLocal {
     /// Runs `a` and `b`, potentially in parallel; `a` on this thread.
@@ -114,8 +114,11 @@ impl<F> Drop for BorrowedFn<'_, F> {
     }
 }
 
-/// If `a` unwinds, `b`'s job must not be left in a queue or running on
-/// another thread while this frame goes away: take it back or wait for it.
+/// If `a` unwinds, `b` still runs (every job handed to `join` runs
+/// exactly once), and it must not be left in a queue or running on another
+/// thread while this frame goes away: run it here if it is still private,
+/// else wait for it. `a`'s panic is the one re-raised; a panic of `b` goes
+/// to the pool's panic handler, so no panic is silently lost.
 struct Unwinding<'a, F, R>
 where
     F: FnOnce() -> R + Send,
@@ -132,13 +135,21 @@ where
     R: Send,
 {
     fn drop(&mut self) {
-        if let Some(i) = self.index {
-            if self.worker.private.pop_if_private(i) {
-                return; // never shared: dropped unexecuted with the frame
-            }
+        let private = match self.index {
+            Some(i) => self.worker.private.pop_if_private(i),
+            None => false,
+        };
+        let result = if private {
+            // Never shared: run it here. We are unwinding, so its panic
+            // must be caught (a second panic in a drop would abort).
+            JobResult::call(|| self.job.run_inline())
+        } else {
+            // Shared: it runs (here or on a thief) before the frame is gone.
+            self.worker.wait_until(self.job.latch());
+            self.job.take_job_result()
+        };
+        if let JobResult::Panic(p) = result {
+            self.worker.registry().handle_panic(p);
         }
-        // Shared: it runs (here or on a thief) before the frame is gone. Its
-        // result, or its own panic, is dropped; `a`'s panic wins.
-        self.worker.wait_until(self.job.latch());
     }
 }
