@@ -80,7 +80,7 @@ mod worker;
 pub use util::CachePadded;
 
 #[cfg(not(loom))]
-pub use builder::{Builder, MAX_JOB_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE};
+pub use builder::{Builder, DEFAULT_STACK_SIZE, MAX_JOB_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE};
 #[cfg(not(loom))]
 pub use counter::Counter;
 #[cfg(not(loom))]

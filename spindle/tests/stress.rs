@@ -1,0 +1,313 @@
+#![cfg(not(loom))]
+//! Stress and fault injection, bounded in time: a million jobs through
+//! every front end with 1% of them panicking, deep nesting, and outside
+//! threads waking sleeping workers over and over under a watchdog.
+//!
+//! Each test checks its own figures (nothing lost, nothing run twice, every
+//! panic delivered once) and, when `SPINDLE_RELIABILITY_DIR` is set, appends
+//! them as `key=value` lines to `stress.txt` there; `.ci/run` sums them into
+//! its reliability summary.
+
+use std::any::Any;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use spindle::{Counter, Pool};
+
+/// Appends `key=value` lines to `$SPINDLE_RELIABILITY_DIR/stress.txt`.
+fn report(pairs: &[(&str, usize)]) {
+    let Some(dir) = std::env::var_os("SPINDLE_RELIABILITY_DIR") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::path::Path::new(&dir).join("stress.txt"))
+        .unwrap();
+    for (k, v) in pairs {
+        writeln!(f, "{k}={v}").unwrap();
+    }
+}
+
+/// The payload of an injected panic: the id of the job that panicked.
+struct Injected(usize);
+
+/// Keeps injected panics off stderr (ten thousand of them), and prints
+/// every other panic as usual.
+fn quiet_injected_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<Injected>().is_none() {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Whether job `id` panics: a hash of the id, true for about 1% of ids,
+/// scattered so that some join trees and scopes get two or more.
+fn panics(id: usize) -> bool {
+    let mut x = id as u64 ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    x % 100 == 0
+}
+
+/// Per-job bookkeeping: how often each job ran and how often its panic
+/// reached someone (a joiner's `catch_unwind` or the panic handler).
+struct Ledger {
+    runs: Vec<AtomicU8>,
+    delivered: Vec<AtomicU8>,
+    detached_done: AtomicUsize,
+}
+
+impl Ledger {
+    fn new(n: usize) -> Self {
+        Self {
+            runs: (0..n).map(|_| AtomicU8::new(0)).collect(),
+            delivered: (0..n).map(|_| AtomicU8::new(0)).collect(),
+            detached_done: AtomicUsize::new(0),
+        }
+    }
+
+    /// The job itself.
+    fn work(&self, id: usize) {
+        self.runs[id].fetch_add(1, Ordering::Relaxed);
+        if panics(id) {
+            std::panic::panic_any(Injected(id));
+        }
+    }
+
+    /// A panic reached its destination.
+    fn deliver(&self, payload: Box<dyn Any + Send>) {
+        match payload.downcast::<Injected>() {
+            Ok(p) => {
+                self.delivered[p.0].fetch_add(1, Ordering::Relaxed);
+            }
+            Err(other) => std::panic::resume_unwind(other),
+        }
+    }
+}
+
+/// Splits `lo..hi` with joins down to single jobs.
+fn join_tree(ledger: &Ledger, lo: usize, hi: usize) {
+    if hi - lo == 1 {
+        return ledger.work(lo);
+    }
+    let mid = (lo + hi) / 2;
+    spindle::join(|| join_tree(ledger, lo, mid), || join_tree(ledger, mid, hi));
+}
+
+const CHUNK: usize = 100;
+
+/// Runs the jobs of chunk `c` through one front end, chosen by `c`, and
+/// delivers the panic its joiner re-raises (others go to the handler).
+fn run_chunk(pool: &Pool, ledger: &Arc<Ledger>, c: usize) {
+    let (lo, hi) = (c * CHUNK, (c + 1) * CHUNK);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match c % 4 {
+        0 => join_tree(ledger, lo, hi),
+        1 => pool.scope(|s| {
+            for id in lo..hi {
+                let ledger = &**ledger;
+                s.spawn(move |_| ledger.work(id));
+            }
+        }),
+        2 => {
+            let counter = Counter::new();
+            pool.dispatch(
+                &counter,
+                (lo..hi).map(|id| {
+                    let ledger = ledger.clone();
+                    move || ledger.work(id)
+                }),
+            );
+            pool.wait(&counter);
+        }
+        _ => {
+            for id in lo..hi {
+                let ledger = ledger.clone();
+                pool.spawn(move || {
+                    /// Counts the job finished even when it panics.
+                    struct Done(Arc<Ledger>);
+                    impl Drop for Done {
+                        fn drop(&mut self) {
+                            self.0.detached_done.fetch_add(1, Ordering::Release);
+                        }
+                    }
+                    let done = Done(ledger);
+                    done.0.work(id);
+                });
+            }
+        }
+    }));
+    if let Err(payload) = outcome {
+        ledger.deliver(payload);
+    }
+}
+
+#[test]
+fn a_million_jobs_with_one_percent_panicking() {
+    quiet_injected_panics();
+    let n: usize = if cfg!(miri) { 2 * CHUNK * 4 } else { 1_000_000 };
+    let ledger = Arc::new(Ledger::new(n));
+    let handler_ledger = ledger.clone();
+    let pool = Arc::new(
+        Pool::builder()
+            .workers(2)
+            .panic_handler(move |p| handler_ledger.deliver(p))
+            .build()
+            .unwrap(),
+    );
+    let chunks = n / CHUNK;
+    let detached = (0..chunks).filter(|c| c % 4 == 3).count() * CHUNK;
+    let start = Instant::now();
+    // Chunks are spawned in a scope, so all front ends run at once, nested
+    // inside scope jobs, on every worker and the participating caller.
+    pool.install(|| {
+        pool.scope(|s| {
+            for c in 0..chunks {
+                let (pool, ledger) = (&pool, &ledger);
+                s.spawn(move |_| run_chunk(pool, ledger, c));
+            }
+        })
+    });
+    // Detached jobs finish on their own time; the watchdog bounds it.
+    while ledger.detached_done.load(Ordering::Acquire) < detached {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "detached jobs did not finish: {} of {detached}",
+            ledger.detached_done.load(Ordering::Acquire)
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The pool still accepts work after all those panics.
+    let (a, b) = pool.install(|| spindle::join(|| 20, || 22));
+    assert_eq!(a + b, 42);
+    drop(pool); // the handler has run for every detached panic by now
+
+    let mut lost = 0;
+    let mut doubled = 0;
+    let mut injected = 0;
+    let mut misdelivered = 0;
+    for id in 0..n {
+        match ledger.runs[id].load(Ordering::Relaxed) {
+            0 => lost += 1,
+            1 => {}
+            _ => doubled += 1,
+        }
+        let expected = u8::from(panics(id));
+        injected += usize::from(panics(id));
+        if ledger.delivered[id].load(Ordering::Relaxed) != expected {
+            misdelivered += 1;
+        }
+    }
+    report(&[
+        ("stress_jobs", n),
+        ("injected_panics", injected),
+        ("lost", lost),
+        ("doubled", doubled),
+        ("misdelivered_panics", misdelivered),
+    ]);
+    eprintln!(
+        "{n} jobs, {injected} injected panics: lost={lost} doubled={doubled} \
+         misdelivered={misdelivered} in {:.2?}",
+        start.elapsed()
+    );
+    assert!(injected > n / 200, "the panic injection is broken");
+    assert_eq!((lost, doubled, misdelivered), (0, 0, 0));
+}
+
+#[test]
+fn ten_thousand_nested_joins_on_a_default_worker_stack() {
+    // Each level keeps its join frame alive while the next one runs, and
+    // thieves may take the second halves and nest on their own stacks.
+    fn chain(d: u32) -> u32 {
+        if d == 0 {
+            return 0;
+        }
+        let (below, one) = spindle::join(|| chain(d - 1), || 1);
+        below + one
+    }
+    let depth = if cfg!(miri) { 200 } else { 10_000 };
+    let pool = Pool::builder().workers(2).build().unwrap();
+    for _ in 0..3 {
+        assert_eq!(pool.install(|| chain(depth)), depth);
+    }
+    report(&[("stress_jobs", depth as usize * 3)]);
+}
+
+/// Outside threads submit jobs one at a time and wait for each, so the
+/// workers run out of work, park, and are woken again and again. A
+/// watchdog thread fails the test (instead of hanging CI) if a round trip
+/// takes longer than it may.
+#[test]
+fn park_unpark_round_trips_from_outside_threads() {
+    let rounds: usize = if cfg!(miri) { 50 } else { 20_000 };
+    let submitters = 3;
+    let pool = Arc::new(Pool::builder().workers(2).build().unwrap());
+    let progress = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicBool::new(false));
+    let hangs = Arc::new(AtomicUsize::new(0));
+    let watchdog = {
+        let (progress, finished, hangs) = (progress.clone(), finished.clone(), hangs.clone());
+        std::thread::spawn(move || {
+            let mut last = usize::MAX;
+            let mut since = Instant::now();
+            while !finished.load(Ordering::Acquire) {
+                let now = progress.load(Ordering::Acquire);
+                if now != last {
+                    (last, since) = (now, Instant::now());
+                } else if since.elapsed() > Duration::from_secs(20) {
+                    hangs.fetch_add(1, Ordering::SeqCst);
+                    eprintln!("watchdog: no progress for 20 s at {now} round trips");
+                    std::process::abort();
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let parks_before = pool.stats().total().parks;
+    let start = Instant::now();
+    let threads: Vec<_> = (0..submitters)
+        .map(|t| {
+            let (pool, progress) = (pool.clone(), progress.clone());
+            std::thread::spawn(move || {
+                let slot = Arc::new(Mutex::new(0usize));
+                for i in 0..rounds {
+                    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                    let s = slot.clone();
+                    pool.spawn(move || {
+                        *s.lock().unwrap() += 1;
+                        tx.send(()).unwrap();
+                    });
+                    rx.recv().unwrap();
+                    assert_eq!(*slot.lock().unwrap(), i + 1, "submitter {t}");
+                    progress.fetch_add(1, Ordering::Release);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    finished.store(true, Ordering::Release);
+    watchdog.join().unwrap();
+    let parks = pool.stats().total().parks - parks_before;
+    let total = rounds * submitters;
+    eprintln!(
+        "{total} round trips from {submitters} outside threads, {parks} parks, in {:.2?}",
+        start.elapsed()
+    );
+    report(&[
+        ("stress_jobs", total),
+        ("hangs", hangs.load(Ordering::SeqCst)),
+        ("pool_parks", parks as usize),
+    ]);
+    assert_eq!(progress.load(Ordering::SeqCst), total);
+}
