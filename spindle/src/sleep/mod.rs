@@ -5,6 +5,8 @@
 //! beside this file; the comments below name its steps (S1–S4, P1–P3).
 
 mod parker;
+#[cfg(all(test, not(loom)))]
+mod stress_tests;
 
 #[cfg(not(loom))]
 pub(crate) use parker::thread_parker;
