@@ -1,6 +1,8 @@
 #![cfg(not(loom))]
 //! The deque under several thieves: every item is taken exactly once.
 
+mod common;
+
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -79,6 +81,7 @@ fn every_item_taken_exactly_once() {
     println!(
         "deque stress: n={n} owner={owner_taken} stolen={stolen} lost={lost} doubled={doubled}"
     );
+    common::report(&[("deque_items", n), ("lost", lost), ("doubled", doubled)]);
     assert_eq!((lost, doubled), (0, 0));
     assert_eq!(owner_taken + stolen, n);
 }

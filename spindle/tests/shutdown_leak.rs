@@ -5,6 +5,8 @@
 //! allocator). One test in this binary, so no other test's allocations are
 //! counted.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -86,14 +88,26 @@ fn cycle(pending: usize) {
     });
     drop(pool);
     let bad = |v: &[AtomicU8]| v.iter().filter(|x| x.load(Ordering::SeqCst) != 1).count();
-    assert_eq!(bad(&ledger.ran), 0, "{pending} pending: jobs not run exactly once");
-    assert_eq!(bad(&ledger.dropped), 0, "{pending} pending: closures not dropped exactly once");
+    assert_eq!(
+        bad(&ledger.ran),
+        0,
+        "{pending} pending: jobs not run exactly once"
+    );
+    assert_eq!(
+        bad(&ledger.dropped),
+        0,
+        "{pending} pending: closures not dropped exactly once"
+    );
     assert!(counter.is_done());
 }
 
 #[test]
 fn dropping_pools_with_pending_jobs_runs_each_once_and_leaks_nothing() {
-    let sizes: &[usize] = if cfg!(miri) { &[0, 1, 30] } else { &[0, 1, 1_000, 100_000] };
+    let sizes: &[usize] = if cfg!(miri) {
+        &[0, 1, 30]
+    } else {
+        &[0, 1, 1_000, 100_000]
+    };
     let rounds = if cfg!(miri) { 1 } else { 3 };
     // Warm-up: thread-local parkers, std's lazily built statics.
     cycle(10);
@@ -104,16 +118,14 @@ fn dropping_pools_with_pending_jobs_runs_each_once_and_leaks_nothing() {
         }
     }
     let after = LIVE.load(Ordering::SeqCst);
-    assert_eq!(after - before, 0, "bytes leaked by {rounds} rounds of pools");
-    if let Some(dir) = std::env::var_os("SPINDLE_RELIABILITY_DIR") {
-        use std::io::Write;
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(std::path::Path::new(&dir).join("stress.txt"))
-            .unwrap();
-        let jobs: usize = sizes.iter().sum::<usize>() * rounds;
-        writeln!(f, "stress_jobs={jobs}\nleaked_bytes={}", after - before).unwrap();
-    }
+    assert_eq!(
+        after - before,
+        0,
+        "bytes leaked by {rounds} rounds of pools"
+    );
+    let jobs: usize = sizes.iter().sum::<usize>() * rounds;
+    common::report(&[
+        ("stress_jobs", jobs),
+        ("leaked_bytes", (after - before) as usize),
+    ]);
 }

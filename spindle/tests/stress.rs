@@ -8,29 +8,14 @@
 //! them as `key=value` lines to `stress.txt` there; `.ci/run` sums them into
 //! its reliability summary.
 
+mod common;
+
 use std::any::Any;
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use spindle::{Counter, Pool};
-
-/// Appends `key=value` lines to `$SPINDLE_RELIABILITY_DIR/stress.txt`.
-fn report(pairs: &[(&str, usize)]) {
-    let Some(dir) = std::env::var_os("SPINDLE_RELIABILITY_DIR") else {
-        return;
-    };
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(std::path::Path::new(&dir).join("stress.txt"))
-        .unwrap();
-    for (k, v) in pairs {
-        writeln!(f, "{k}={v}").unwrap();
-    }
-}
 
 /// The payload of an injected panic: the id of the job that panicked.
 struct Injected(usize);
@@ -207,7 +192,7 @@ fn a_million_jobs_with_one_percent_panicking() {
             misdelivered += 1;
         }
     }
-    report(&[
+    common::report(&[
         ("stress_jobs", n),
         ("injected_panics", injected),
         ("lost", lost),
@@ -239,7 +224,7 @@ fn ten_thousand_nested_joins_on_a_default_worker_stack() {
     for _ in 0..3 {
         assert_eq!(pool.install(|| chain(depth)), depth);
     }
-    report(&[("stress_jobs", depth as usize * 3)]);
+    common::report(&[("stress_jobs", depth as usize * 3)]);
 }
 
 /// Outside threads submit jobs one at a time and wait for each, so the
@@ -304,7 +289,7 @@ fn park_unpark_round_trips_from_outside_threads() {
         "{total} round trips from {submitters} outside threads, {parks} parks, in {:.2?}",
         start.elapsed()
     );
-    report(&[
+    common::report(&[
         ("stress_jobs", total),
         ("hangs", hangs.load(Ordering::SeqCst)),
         ("pool_parks", parks as usize),
