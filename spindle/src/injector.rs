@@ -96,4 +96,92 @@ mod loom_tests {
             assert_eq!(got, 2);
         });
     }
+
+    fn job_ref(header: &JobHeader) -> JobRef {
+        // SAFETY: the headers outlive the model's queue and are never run.
+        unsafe { JobRef::new(NonNull::from(header), Priority::Normal) }
+    }
+
+    /// A batch of two jobs racing two consumers (three threads), with one
+    /// job already queued: each job comes out exactly once, and once
+    /// everything is drained `len` is 0.
+    ///
+    /// Catches: `len` written outside the lock (a consumer that took the
+    /// first job stores its count of 0 after the batch's store, `len` says
+    /// empty with two jobs inside, and the final drain's fast path leaves
+    /// them behind), and a pop that hands the same job to both consumers.
+    #[test]
+    fn push_batch_racing_two_consumers() {
+        loom::model(|| {
+            let headers: Arc<Vec<JobHeader>> =
+                Arc::new((0..3).map(|_| JobHeader::new(nothing)).collect());
+            let inj = Arc::new(Injector::new());
+            inj.push(job_ref(&headers[0]));
+            let consumers: Vec<_> = (0..2)
+                .map(|_| {
+                    let inj = inj.clone();
+                    thread::spawn(move || inj.pop())
+                })
+                .collect();
+            inj.push_batch(headers[1..].iter().map(job_ref));
+            let mut got: Vec<JobRef> = consumers
+                .into_iter()
+                .filter_map(|c| c.join().unwrap())
+                .collect();
+            while let Some(job) = inj.pop() {
+                got.push(job);
+            }
+            assert!(inj.is_empty());
+            assert_eq!(inj.len.load(Ordering::SeqCst), 0);
+            got.sort_by_key(|j| j.header_ptr());
+            let want: Vec<JobRef> = headers.iter().map(job_ref).collect();
+            assert_eq!(got, want, "a job lost or taken twice");
+        });
+    }
+
+    /// Two producers each push a job and then raise a flag; this thread
+    /// pops once meanwhile. Once it has seen both flags, at least one job
+    /// is inside, so `is_empty` (one relaxed load of `len`) must say so.
+    ///
+    /// Catches: `len` updates that can be reordered against each other
+    /// (stored after unlocking, or computed from a stale count), which
+    /// make a worker's S3 re-check or `pop` fast path skip a queued job.
+    #[test]
+    fn never_empty_while_a_job_is_inside() {
+        loom::model(|| {
+            let headers: Arc<Vec<JobHeader>> =
+                Arc::new((0..2).map(|_| JobHeader::new(nothing)).collect());
+            let inj = Arc::new(Injector::new());
+            let done: Arc<Vec<crate::sync::AtomicBool>> = Arc::new(
+                (0..2)
+                    .map(|_| crate::sync::AtomicBool::new(false))
+                    .collect(),
+            );
+            let producers: Vec<_> = (0..2)
+                .map(|i| {
+                    let (inj, h, done) = (inj.clone(), headers.clone(), done.clone());
+                    thread::spawn(move || {
+                        inj.push(job_ref(&h[i]));
+                        done[i].store(true, Ordering::Release);
+                    })
+                })
+                .collect();
+            let popped = usize::from(inj.pop().is_some());
+            if done.iter().all(|d| d.load(Ordering::Acquire)) {
+                assert!(
+                    !inj.is_empty(),
+                    "is_empty with {} job(s) inside",
+                    2 - popped
+                );
+            }
+            for p in producers {
+                p.join().unwrap();
+            }
+            let mut rest = 0;
+            while inj.pop().is_some() {
+                rest += 1;
+            }
+            assert_eq!(popped + rest, 2);
+        });
+    }
 }

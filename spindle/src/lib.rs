@@ -51,6 +51,7 @@ mod job;
 mod latch;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod sleep;
+mod spin_lock;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod unwind;
 
@@ -70,8 +71,6 @@ mod registry;
 mod scope;
 #[cfg(not(loom))]
 mod spawn;
-#[cfg(not(loom))]
-mod spin_lock;
 #[cfg(not(loom))]
 mod stats;
 #[cfg(not(loom))]
@@ -93,7 +92,6 @@ pub use pool::Pool;
 pub use scope::{scope, Scope};
 #[cfg(not(loom))]
 pub use spawn::spawn;
-#[cfg(not(loom))]
 pub use spin_lock::{SpinLock, SpinLockGuard};
 #[cfg(not(loom))]
 pub use stats::{Stats, WorkerStats};

@@ -1,9 +1,8 @@
 //! `SpinLock<T>`: a lock that never sleeps in the kernel.
 
-use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::{AtomicBool, Ordering, UnsafeCell};
 use crate::util::Backoff;
 
 /// A mutual-exclusion lock that spins (with exponential backoff, then
@@ -97,7 +96,9 @@ impl<T: ?Sized> SpinLock<T> {
 
     /// Mutable access without locking: `&mut self` proves exclusivity.
     pub fn get_mut(&mut self) -> &mut T {
-        self.value.get_mut()
+        // SAFETY: `&mut self` rules out every other access for the returned
+        // borrow's lifetime.
+        self.value.with_mut(|p| unsafe { &mut *p })
     }
 }
 
@@ -120,14 +121,15 @@ impl<T: ?Sized> Deref for SpinLockGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard exists only while this thread holds the lock.
-        unsafe { &*self.lock.value.get() }
+        // (Under loom the access is checked here, where it starts.)
+        self.lock.value.with(|p| unsafe { &*p })
     }
 }
 
 impl<T: ?Sized> DerefMut for SpinLockGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as above, and `&mut self` makes the access unique.
-        unsafe { &mut *self.lock.value.get() }
+        self.lock.value.with_mut(|p| unsafe { &mut *p })
     }
 }
 

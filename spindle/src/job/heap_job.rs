@@ -5,6 +5,7 @@ use core::mem::{self, MaybeUninit};
 use core::ptr::{self, NonNull};
 
 use super::{JobCache, JobCacheHome, JobHeader, JobRef, Priority};
+use crate::sync::UnsafeCell;
 
 /// Bytes of closure a cache block holds inline.
 pub(crate) const PAYLOAD: usize = 96;
@@ -18,14 +19,23 @@ pub(crate) struct Block {
     header: MaybeUninit<JobHeader>,
     /// The cache this block belongs to.
     pub(super) home: *const JobCacheHome,
-    /// Link in the cache's remote free list.
-    pub(super) next: *mut Block,
+    /// Link in the cache's remote free list. A cell of the sync facade, so
+    /// that loom checks the hand-over of the link through the list.
+    pub(super) next: UnsafeCell<*mut Block>,
     payload: MaybeUninit<[u8; PAYLOAD]>,
 }
 
+/// Whether the payload sits at a multiple of `PAYLOAD_ALIGN`: always in a
+/// real build (asserted below). Under loom a cell carries its model state,
+/// so the block is larger and the payload may move; closures then go to the
+/// heap.
+const PAYLOAD_ALIGNED: bool = mem::offset_of!(Block, payload) % PAYLOAD_ALIGN == 0;
+
+#[cfg(not(loom))]
 const _: () = assert!(mem::size_of::<Block>() == 128);
 const _: () = assert!(mem::offset_of!(Block, header) == 0);
-const _: () = assert!(mem::offset_of!(Block, payload) % PAYLOAD_ALIGN == 0);
+#[cfg(not(loom))]
+const _: () = assert!(PAYLOAD_ALIGNED);
 
 /// A closure in a `Box`, with a header in front.
 #[repr(C)]
@@ -49,7 +59,9 @@ impl HeapJob {
     where
         F: FnOnce() + Send,
     {
-        let fits = mem::size_of::<F>() <= PAYLOAD && mem::align_of::<F>() <= PAYLOAD_ALIGN;
+        let fits = PAYLOAD_ALIGNED
+            && mem::size_of::<F>() <= PAYLOAD
+            && mem::align_of::<F>() <= PAYLOAD_ALIGN;
         if fits {
             if let Some(block) = cache.and_then(JobCache::alloc) {
                 // SAFETY: the block is ours until executed (just allocated);

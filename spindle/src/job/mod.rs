@@ -15,18 +15,14 @@
 //! 3. `execute` never unwinds: each job kind catches panics at its boundary
 //!    and hands them to whoever joins or handles it.
 
-#[cfg(not(loom))]
 mod cache;
 mod header;
-#[cfg(not(loom))]
 mod heap_job;
 mod result;
 mod stack_job;
 
-#[cfg(not(loom))]
 pub(crate) use cache::{JobCache, JobCacheHome};
 pub(crate) use header::{JobHeader, JobRef, Priority, DONE, SLEEPING};
-#[cfg(not(loom))]
 pub(crate) use heap_job::HeapJob;
 pub(crate) use result::JobResult;
 pub(crate) use stack_job::{publish_waiter, StackJob};

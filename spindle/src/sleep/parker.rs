@@ -66,3 +66,81 @@ pub(crate) fn thread_parker() -> &'static Parker {
     }
     LEASE.with(|l| l.0)
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::{Arc, AtomicBool, Ordering};
+    use loom::thread;
+
+    /// An unpark that happened before the park is kept as the token: the
+    /// park returns at once.
+    ///
+    /// Catches: a parker without a token (a bare condition variable whose
+    /// notification, sent while nobody waits, is lost): the park hangs.
+    #[test]
+    fn unpark_before_park_is_kept() {
+        loom::model(|| {
+            let p = Arc::new(Parker::new());
+            let p2 = p.clone();
+            thread::spawn(move || p2.unpark()).join().unwrap();
+            p.park();
+        });
+    }
+
+    /// The token is one bit, not a count: two unparks and then two parks;
+    /// the first park takes the token, the second returns only after a new
+    /// unpark (and then sees what was written before it).
+    ///
+    /// Catches: a park that does not consume the token, or tokens that
+    /// accumulate: the second park returns before the late unpark and the
+    /// flag it guards is still unset.
+    #[test]
+    fn two_unparks_leave_one_token() {
+        loom::model(|| {
+            let p = Arc::new(Parker::new());
+            let p2 = p.clone();
+            thread::spawn(move || {
+                p2.unpark();
+                p2.unpark();
+            })
+            .join()
+            .unwrap();
+            p.park();
+            let late = Arc::new(AtomicBool::new(false));
+            let (p3, l3) = (p.clone(), late.clone());
+            let t = thread::spawn(move || {
+                l3.store(true, Ordering::Relaxed);
+                p3.unpark();
+            });
+            p.park();
+            assert!(
+                late.load(Ordering::Relaxed),
+                "the second park returned without a new unpark"
+            );
+            t.join().unwrap();
+        });
+    }
+
+    /// An unpark from another thread racing the park, in every order: the
+    /// park never hangs, and returns only after the unpark.
+    ///
+    /// Catches: an unpark that sets the token but does not notify (a park
+    /// already waiting is never woken), or a park that waits without
+    /// re-checking the token under the lock.
+    #[test]
+    fn unpark_racing_park_never_hangs() {
+        loom::model(|| {
+            let p = Arc::new(Parker::new());
+            let flag = Arc::new(AtomicBool::new(false));
+            let (p2, f2) = (p.clone(), flag.clone());
+            let t = thread::spawn(move || {
+                f2.store(true, Ordering::Relaxed);
+                p2.unpark();
+            });
+            p.park();
+            assert!(flag.load(Ordering::Relaxed), "park returned before unpark");
+            t.join().unwrap();
+        });
+    }
+}
