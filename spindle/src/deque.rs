@@ -182,10 +182,19 @@ impl<T> Worker<T> {
             return Err(item);
         }
         inner.slot(b).store(item.as_ptr(), Ordering::Relaxed);
-        // Release: publishes the slot (and whatever `item` points to) to a
-        // thief that acquires `bottom` (Lê et al. use a release fence and a
-        // relaxed store; a release store is the same here).
-        inner.bottom.store(b.wrapping_add(1), Ordering::Release);
+        // Release fence, then a relaxed store (Lê et al., `push`): publishes
+        // the slot (and whatever `item` points to) to a thief that acquires
+        // `bottom`. A release *store* would not do: a thief may read a later
+        // value of `bottom` that `pop` wrote with a relaxed store, and a
+        // relaxed store heads no release sequence, so the thief would not
+        // synchronise with this push and could read a stale slot from the
+        // ring's previous lap; its CAS on `top` would then succeed and it
+        // would take an old item twice and lose this one (Miri's weak-memory
+        // emulation found it in `tests/deque_stress.rs`). With the fence,
+        // every later store to `bottom` by this thread, relaxed or not,
+        // carries this release to a thief that reads it.
+        fence(Ordering::Release);
+        inner.bottom.store(b.wrapping_add(1), Ordering::Relaxed);
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The pool: its handle, the calls that enter it, shutdown, and the global
 //! pool behind the free functions.
 
+use core::ptr::NonNull;
 use std::sync::OnceLock;
 
 use crate::builder::Builder;
@@ -171,32 +172,43 @@ impl Pool {
 /// An outside thread's hold on the participant slot. While it lives, the
 /// thread's `CURRENT` is the slot; on drop (also when unwinding) the slot's
 /// leftover public jobs move to the injector and the slot is given back.
+///
+/// The slot is held as a raw pointer (from `Box::leak`), not a `Box`:
+/// `CURRENT` and the `&WorkerLocal`s handed out alias it, and moving a
+/// `Box` asserts unique access to its contents, which would invalidate
+/// them (Miri reports that under Stacked Borrows).
 struct Participant<'a> {
     registry: &'a Registry,
-    local: Option<Box<WorkerLocal>>,
+    local: NonNull<WorkerLocal>,
     prev: *const WorkerLocal,
 }
 
 impl<'a> Participant<'a> {
     fn enter(registry: &'a Registry, local: Box<WorkerLocal>) -> Self {
-        let prev = worker::set_current(&*local);
+        let local = NonNull::from(Box::leak(local));
+        let prev = worker::set_current(local.as_ptr());
         Self {
             registry,
-            local: Some(local),
+            local,
             prev,
         }
     }
 
     fn local(&self) -> &WorkerLocal {
-        self.local.as_deref().expect("participant slot held")
+        // SAFETY: `local` came from a leaked `Box` that only `drop` frees;
+        // until then every access to it is shared.
+        unsafe { self.local.as_ref() }
     }
 }
 
 impl Drop for Participant<'_> {
     fn drop(&mut self) {
-        let local = self.local.take().expect("participant slot held");
-        local.flush_to_injector();
+        self.local().flush_to_injector();
         worker::set_current(self.prev);
+        // SAFETY: from `Box::leak` in `enter`, reclaimed once, here; the
+        // references handed out by `local` ended with the guard's borrows,
+        // and `CURRENT` no longer points to it.
+        let local = unsafe { Box::from_raw(self.local.as_ptr()) };
         self.registry.return_participant(local);
     }
 }

@@ -19,6 +19,10 @@ fn cpu_ns_of(prefix: &str) -> Option<u64> {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "reads /proc, which Miri's isolation forbids; measures CPU time, meaningless when interpreted"
+)]
 fn idle_pool_burns_no_cpu() {
     let pool = spindle::Pool::builder()
         .workers(2)

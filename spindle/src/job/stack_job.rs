@@ -63,8 +63,12 @@ where
     /// latch reads `DONE`, or until the `JobRef` is taken back unexecuted.
     #[inline(always)]
     pub(crate) unsafe fn as_job_ref(&self) -> JobRef {
+        // The pointer is derived from the whole job, not from `&self.head.header`:
+        // `execute` and `publish_waiter` reach the fields after the header
+        // through it, which a pointer to the header alone may not do (Miri
+        // reports that under Stacked Borrows). The header is at offset 0.
         // SAFETY: the caller keeps `self` alive and in place.
-        unsafe { JobRef::new(NonNull::from(&self.head.header), Priority::Normal) }
+        unsafe { JobRef::new(NonNull::from(self).cast::<JobHeader>(), Priority::Normal) }
     }
 
     /// The latch: the header's state word, `DONE` once the result is in.

@@ -27,12 +27,19 @@ struct Work {
 
 impl Work {
     fn available(&self) -> usize {
+        // `taken` first, as in `take`: a unit counted in it was published
+        // before it was taken (the taker acquired that count), so the
+        // publication counts read after it are at least as large. Read the
+        // other way round, a unit published and taken in between makes
+        // `taken` exceed the sum read, and the subtraction overflows (Miri
+        // found it; rare but possible on hardware too).
+        let taken = self.taken.load(Ordering::Acquire);
         let published: usize = self
             .published
             .iter()
             .map(|p| p.load(Ordering::Acquire))
             .sum();
-        published - self.taken.load(Ordering::Acquire)
+        published - taken
     }
 
     /// Takes one unit of work, if there is one.
