@@ -37,6 +37,7 @@ const WORKLOADS: &[&str] = &[
     "spawn",
     "skynet",
     "skynet-scope",
+    "nqueens",
     "deque-pushpop",
     "deque-steal",
 ];

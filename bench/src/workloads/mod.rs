@@ -3,6 +3,7 @@
 
 pub mod deque;
 pub mod fib;
+pub mod nqueens;
 pub mod skynet;
 pub mod skynet_scope;
 pub mod spawn;
@@ -42,6 +43,7 @@ pub fn pool_benches<'a>(workload: &'static str, pools: &'a Pools, data: &Data) -
         "tree-sum-small" => tree::benches(workload, pools, data.small_tree.expect("tree built")),
         "spawn" => spawn::benches(pools),
         "skynet" => skynet::benches(pools),
+        "nqueens" => nqueens::benches(pools),
         "skynet-scope" => skynet_scope::benches(pools),
         other => unreachable!("not a pool workload: {other}"),
     }
