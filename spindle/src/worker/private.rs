@@ -3,9 +3,12 @@
 //!
 //! # Spec
 //!
-//! Entries `head..len` are private, oldest first; entries below `head` have
-//! been *promoted*: pushed, oldest first, to the worker's Chase-Lev deque,
-//! where thieves take them from the top. Only the owner touches this stack.
+//! Every entry is the second half of a `join` run by this slot's thread (a
+//! `StackJob` in one of its frames), so promotion may publish this slot's
+//! parker as its waiter. Entries `head..len` are private, oldest first;
+//! entries below `head` have been *promoted*: pushed, oldest first, to the
+//! worker's Chase-Lev deque, where thieves take them from the top. Only the
+//! owner touches this stack.
 //!
 //! `join` pushes its second half at index `i = len` and, after running its
 //! first half, asks [`PrivateStack::pop_if_private`] whether index `i` is
@@ -16,7 +19,8 @@
 //!
 //! This is how an unstolen `join` costs a few plain stores: no atomic, no
 //! fence. Work still reaches thieves through the deque, oldest (largest)
-//! first, because the worker promotes whenever its deque runs empty.
+//! first, because the worker promotes whenever its deque is empty while
+//! some thread is searching or asleep (checked at every fork and wait).
 
 use core::cell::Cell;
 
