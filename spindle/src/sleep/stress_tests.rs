@@ -26,6 +26,14 @@ struct Work {
 }
 
 impl Work {
+    /// Units published so far, by all publishers.
+    fn published(&self) -> usize {
+        self.published
+            .iter()
+            .map(|p| p.load(Ordering::Acquire))
+            .sum()
+    }
+
     fn available(&self) -> usize {
         // `taken` first, as in `take`: a unit counted in it was published
         // before it was taken (the taker acquired that count), so the
@@ -34,24 +42,14 @@ impl Work {
         // `taken` exceed the sum read, and the subtraction overflows (Miri
         // found it; rare but possible on hardware too).
         let taken = self.taken.load(Ordering::Acquire);
-        let published: usize = self
-            .published
-            .iter()
-            .map(|p| p.load(Ordering::Acquire))
-            .sum();
-        published - taken
+        self.published() - taken
     }
 
     /// Takes one unit of work, if there is one.
     fn take(&self) -> bool {
         loop {
             let taken = self.taken.load(Ordering::Acquire);
-            let published: usize = self
-                .published
-                .iter()
-                .map(|p| p.load(Ordering::Acquire))
-                .sum();
-            if taken >= published {
+            if taken >= self.published() {
                 return false;
             }
             if self
