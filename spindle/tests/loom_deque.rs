@@ -3,36 +3,11 @@
 //! once". Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom_deque`.
 #![cfg(loom)]
 
-use std::num::NonZeroUsize;
-use std::ptr::NonNull;
-
 use loom::thread;
-use spindle::deque::{self, Steal};
+use spindle::deque;
 
-/// Item `i` as a fake pointer (never dereferenced).
-fn item(i: usize) -> NonNull<u8> {
-    NonNull::without_provenance(NonZeroUsize::new(i * 8).unwrap())
-}
-
-fn id(p: NonNull<u8>) -> usize {
-    p.addr().get() / 8
-}
-
-fn steal_once(s: &deque::Stealer<u8>) -> Option<usize> {
-    loop {
-        match s.steal() {
-            Steal::Success(p) => return Some(id(p)),
-            Steal::Empty => return None,
-            Steal::Retry => thread::yield_now(),
-        }
-    }
-}
-
-/// Checks that `taken` holds each of `1..=n` exactly once.
-fn assert_exactly_once(mut taken: Vec<usize>, n: usize) {
-    taken.sort_unstable();
-    assert_eq!(taken, (1..=n).collect::<Vec<_>>(), "lost or doubled");
-}
+mod loom_common;
+use loom_common::*;
 
 #[test]
 fn last_item_race() {
