@@ -39,7 +39,10 @@ fn counted<R>(f: impl FnOnce() -> R) -> (R, usize) {
     COUNTING.store(false, Ordering::SeqCst);
     let n = ALLOCS.load(Ordering::SeqCst);
     if n > 0 {
-        eprintln!("{n} allocation(s), the last of {} bytes", LAST_SIZE.load(Ordering::SeqCst));
+        eprintln!(
+            "{n} allocation(s), the last of {} bytes",
+            LAST_SIZE.load(Ordering::SeqCst)
+        );
     }
     (r, n)
 }
