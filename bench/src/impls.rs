@@ -88,6 +88,8 @@ pub struct Pools {
     pub rayon: rayon::ThreadPool,
     pub chili: chili::ThreadPool,
     pub tokio: tokio::runtime::Runtime,
+    /// The thread count these pools were built for.
+    pub threads: usize,
 }
 
 impl Pools {
@@ -121,6 +123,7 @@ impl Pools {
             rayon,
             chili,
             tokio,
+            threads,
         }
     }
 

@@ -5,7 +5,11 @@
 //! median`, so below 1.00 means faster than the reference:
 //! - `×serial`: reference is the `serial` row of the same workload;
 //! - `×best peer`: reference is the fastest peer (neither `serial` nor
-//!   `spindle`) of the same workload and thread count.
+//!   `spindle`, nor the `split` ceiling) of the same workload and thread
+//!   count.
+//!
+//! `split` (tree-sum, 2+ threads) is not a peer but a ceiling: the tree cut
+//! into equal parts summed by plain threads, no scheduler at all.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -93,7 +97,7 @@ pub fn markdown(results: &[Measurement]) -> String {
             let serial = same.iter().find(|o| o.imp == "serial").map(|o| o.median_ns);
             let best_peer = same
                 .iter()
-                .filter(|o| o.imp != "serial" && o.imp != "spindle")
+                .filter(|o| !matches!(o.imp, "serial" | "spindle" | "split"))
                 .map(|o| o.median_ns)
                 .min_by(f64::total_cmp);
             let _ = writeln!(
@@ -110,7 +114,9 @@ pub fn markdown(results: &[Measurement]) -> String {
     }
     out.push_str(
         "\nRatios are time ratios (median / reference median): below 1.00 is faster. \
-         Best peer = fastest impl other than serial and spindle.\n",
+         Best peer = fastest impl other than serial and spindle. \
+         `split` is a ceiling, not a peer: the work cut in equal parts \
+         run by plain threads with no scheduler.\n",
     );
     out
 }

@@ -6,6 +6,9 @@
 //! performs 1000 sums back to back (entering the pool for each one, as a
 //! lone sum would) and reports the time of one sum.
 //!
+//! At 2+ threads `tree-sum` also has a `split` row: the ceiling a perfect
+//! scheduler could reach (see [`split`]).
+//!
 //! Each tree is built once per process, outside timing, and shared by every
 //! implementation and thread count (it is leaked, so it is `'static`).
 //! Nodes are allocated in pre-order, parent then left subtree then right.
@@ -111,6 +114,46 @@ fn forte(w: &forte::Worker, node: &Node) -> u64 {
     node.value + left + right
 }
 
+/// The ceiling for `threads` threads: no scheduler at all. The tree is cut
+/// into its `2^d >= threads` subtrees at depth `d`, dealt out in equal
+/// contiguous shares to `threads` plain scoped threads that sum them
+/// serially (the caller takes the first share; the few nodes above depth
+/// `d` are summed by the caller too). For a power-of-two thread count the
+/// shares are exactly equal, so this is what a perfect, free fork-join
+/// could reach on this machine (thread start-up included, microseconds).
+fn split(root: &Node, threads: usize) -> u64 {
+    let mut depth = 0;
+    while (1usize << depth) < threads {
+        depth += 1;
+    }
+    let mut above = 0;
+    let mut level = vec![root];
+    for _ in 0..depth {
+        let mut next = Vec::with_capacity(level.len() * 2);
+        for n in level {
+            above += n.value;
+            next.extend(n.left.as_deref());
+            next.extend(n.right.as_deref());
+        }
+        level = next;
+    }
+    let share = level.len().div_ceil(threads);
+    let mut shares = level.chunks(share.max(1));
+    let first = shares.next().unwrap_or(&[]);
+    std::thread::scope(|s| {
+        let others: Vec<_> = shares
+            .map(|c| s.spawn(move || c.iter().map(|n| serial(n)).sum::<u64>()))
+            .collect();
+        let mine: u64 = first.iter().map(|n| serial(n)).sum();
+        above
+            + mine
+            + others
+                .into_iter()
+                .map(|h| h.join().expect("split thread"))
+                .sum::<u64>()
+    })
+}
+
 /// One bench: each timed run sums the tree `reps` times back to back
 /// (entering the pool each time) and reports the time of one sum.
 fn bench<'a>(
@@ -132,7 +175,8 @@ pub fn benches<'a>(w: &'static str, pools: &'a Pools, root: &'static Node) -> Ve
     // A single sum of the small tree takes microseconds: too short to time
     // alone reliably, so its runs repeat it.
     let reps = if w == "tree-sum-small" { SMALL_REPS } else { 1 };
-    vec![
+    let threads = pools.threads;
+    let mut benches = vec![
         bench(w, "serial", reps, want, move || serial(black_box(root))),
         bench(w, "spindle", reps, want, move || {
             pools.spindle.run(move || spindle(black_box(root)))
@@ -146,5 +190,11 @@ pub fn benches<'a>(w: &'static str, pools: &'a Pools, root: &'static Node) -> Ve
         bench(w, "forte", reps, want, move || {
             pools.forte(|fw| forte(fw, black_box(root)))
         }),
-    ]
+    ];
+    if threads > 1 && w == "tree-sum" {
+        benches.push(bench(w, "split", reps, want, move || {
+            split(black_box(root), threads)
+        }));
+    }
+    benches
 }
