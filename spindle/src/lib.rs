@@ -62,6 +62,8 @@ mod counter;
 #[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
+mod fiber;
+#[cfg(not(loom))]
 mod join;
 #[cfg(not(loom))]
 mod pool;
