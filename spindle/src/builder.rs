@@ -4,6 +4,7 @@ use std::any::Any;
 
 use crate::deque;
 use crate::error::Error;
+use crate::fiber::SlotFibers;
 use crate::job::JobCacheHome;
 use crate::pool::Pool;
 use crate::registry::{Registry, SlotShared};
@@ -24,6 +25,12 @@ pub const MIN_STACK_SIZE: usize = 64 * 1024;
 /// waits runs other jobs on top of its own frames, so workers get more
 /// than Rust's 2 MiB default. Only the pages touched are committed.
 pub const DEFAULT_STACK_SIZE: usize = 8 * 1024 * 1024;
+/// The most fibers per worker.
+pub const MAX_FIBERS: usize = 1 << 16;
+/// The default fiber stack: 1 MiB. A fiber that took over a worker runs
+/// every job the worker picks up until it is handed back, so it needs room
+/// for ordinary recursion; only the pages touched are committed.
+pub const DEFAULT_FIBER_STACK_SIZE: usize = 1024 * 1024;
 
 /// Settings for a [`Pool`]; start with [`Pool::builder`].
 ///
@@ -51,6 +58,8 @@ pub struct Builder {
     stack_size: Option<usize>,
     deque_capacity: usize,
     job_capacity: usize,
+    fibers: usize,
+    fiber_stack_size: usize,
     panic_handler: Option<crate::registry::PanicHandler>,
 }
 
@@ -62,6 +71,8 @@ impl Default for Builder {
             stack_size: None,
             deque_capacity: 1024,
             job_capacity: 1024,
+            fibers: 0,
+            fiber_stack_size: DEFAULT_FIBER_STACK_SIZE,
             panic_handler: None,
         }
     }
@@ -103,6 +114,46 @@ impl Builder {
     /// cache.
     pub fn job_capacity(mut self, n: usize) -> Self {
         self.job_capacity = n;
+        self
+    }
+
+    /// Fibers per worker (default 0: no fibers), at most [`MAX_FIBERS`].
+    ///
+    /// With fibers, a job that waits on unfinished work (a `join` whose
+    /// other half was stolen, a [`Counter`](crate::Counter), the end of a
+    /// scope, an [`Event`](crate::Event), a contended
+    /// [`Mutex`](crate::Mutex)) suspends: its worker switches to another
+    /// fiber and goes on running jobs, and the waiting job resumes, on the
+    /// same worker, when the thing it waits for is done. Without fibers
+    /// (or when all of a worker's fibers are suspended) a wait runs other
+    /// jobs on the waiting job's own stack instead; [`Stats`] counts those
+    /// fallbacks.
+    ///
+    /// Stacks are mapped once, when the pool is built, with a guard page
+    /// below each: overflowing one aborts the process with a message that
+    /// names the fiber stack and its size. On targets without a context
+    /// switch (anything but x86_64 and aarch64 Unix) this setting is
+    /// accepted and ignored.
+    ///
+    /// [`Stats`]: crate::Stats
+    ///
+    /// ```
+    /// let pool = spindle::Pool::builder()
+    ///     .workers(2)
+    ///     .fibers(16)
+    ///     .fiber_stack_size(256 * 1024)
+    ///     .build()?;
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn fibers(mut self, per_worker: usize) -> Self {
+        self.fibers = per_worker;
+        self
+    }
+
+    /// Stack size of each fiber, in bytes (default
+    /// [`DEFAULT_FIBER_STACK_SIZE`], 1 MiB); rounded up to whole pages.
+    pub fn fiber_stack_size(mut self, bytes: usize) -> Self {
+        self.fiber_stack_size = bytes;
         self
     }
 
@@ -150,6 +201,22 @@ impl Builder {
                 power_of_two: false,
             });
         }
+        if self.fibers > MAX_FIBERS {
+            return Err(Error::InvalidCapacity {
+                what: "fibers",
+                value: self.fibers,
+                max: MAX_FIBERS,
+                power_of_two: false,
+            });
+        }
+        let s = self.fiber_stack_size;
+        if !(crate::fiber::MIN_FIBER_STACK..=crate::fiber::MAX_FIBER_STACK).contains(&s) {
+            return Err(Error::FiberStackSize {
+                value: s,
+                min: crate::fiber::MIN_FIBER_STACK,
+                max: crate::fiber::MAX_FIBER_STACK,
+            });
+        }
         if let Some(s) = self.stack_size {
             if s < MIN_STACK_SIZE {
                 return Err(Error::StackTooSmall {
@@ -181,7 +248,24 @@ impl Builder {
                 counters: CachePadded::new(SlotCounters::default()),
             });
         }
-        let registry = Arc::new(Registry::new(shared.into(), self.panic_handler));
+        let registry = Registry::new(shared.into(), self.panic_handler);
+        // Fiber stacks for every worker slot (not the participant's: the
+        // thread that borrows it is not ours to switch away from).
+        let fibers = if crate::fiber::context::SUPPORTED {
+            self.fibers
+        } else {
+            0
+        };
+        let mut slot_fibers = Vec::with_capacity(workers);
+        if fibers > 0 {
+            for i in 0..workers {
+                let stacks = (0..fibers)
+                    .map(|_| crate::fiber::Stack::new(self.fiber_stack_size))
+                    .collect::<Result<Vec<_>, Error>>()?;
+                slot_fibers.push(SlotFibers::new(stacks, registry.sleep.parker(i).clone()));
+            }
+        }
+        let registry = Arc::new(registry.with_fibers(slot_fibers));
         let mut locals = owners.into_iter().enumerate().map(|(i, deque)| {
             // SAFETY: each home gets exactly one local cache, and the
             // registry (holding homes, parkers and counters) outlives every
@@ -189,7 +273,8 @@ impl Builder {
             // inside the registry itself.
             unsafe {
                 let cache = registry.slot(i).cache_home.make_local();
-                Box::new(WorkerLocal::new(&registry, i, deque, cache))
+                let fibers = registry.fibers(i);
+                Box::new(WorkerLocal::new(&registry, i, deque, cache, fibers))
             }
         });
         let mut threads = Vec::with_capacity(workers);

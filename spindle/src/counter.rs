@@ -3,6 +3,7 @@
 
 use std::any::Any;
 
+use crate::fiber::{FiberRef, Waiter};
 use crate::job::HeapJob;
 use crate::latch::Latch;
 use crate::pool::Pool;
@@ -39,8 +40,8 @@ pub struct Counter {
 #[derive(Default)]
 pub(crate) struct CounterInner {
     pending: AtomicUsize,
-    /// Parkers to wake when `pending` reaches zero.
-    waiters: Mutex<Vec<Arc<Parker>>>,
+    /// Threads and fibers to wake when `pending` reaches zero.
+    waiters: Mutex<Vec<Waiter>>,
     /// The first panic of a dispatched job, for `wait` to re-raise.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
@@ -76,7 +77,7 @@ impl CounterInner {
             let waiters =
                 core::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
             for w in waiters {
-                w.unpark();
+                w.wake();
             }
         }
     }
@@ -104,13 +105,30 @@ impl Latch for CounterInner {
     }
 
     fn prepare_sleep(&self, parker: &Arc<Parker>) -> bool {
-        // Register under the lock, then re-check: a completion that reached
-        // zero before our push took the list without us, and we see zero.
-        self.waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(parker.clone());
-        !self.probe()
+        self.register(Waiter::Thread(parker.clone()))
+    }
+
+    fn prepare_fiber_wait(&self, fiber: FiberRef) -> bool {
+        self.register(Waiter::Fiber(fiber))
+    }
+}
+
+impl CounterInner {
+    /// Adds `waiter` unless the count is zero already. The check is under
+    /// the list's lock: a completion that reaches zero takes the list
+    /// under it, so either it sees our entry or we see zero, and a fiber
+    /// is never left registered on a counter it does not wait for (it
+    /// would be woken while running something else). A thread already
+    /// listed is not added twice (it sleeps and wakes in a loop).
+    fn register(&self, waiter: Waiter) -> bool {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if self.probe() {
+            return false;
+        }
+        if !waiters.iter().any(|w| w.same(&waiter)) {
+            waiters.push(waiter);
+        }
+        true
     }
 }
 

@@ -36,6 +36,22 @@ pub enum Error {
     },
     /// The operating system refused to start a worker thread.
     Spawn(std::io::Error),
+    /// A fiber stack size out of range.
+    FiberStackSize {
+        /// The value given, in bytes.
+        value: usize,
+        /// The smallest allowed, in bytes.
+        min: usize,
+        /// The largest allowed, in bytes.
+        max: usize,
+    },
+    /// The operating system refused memory for a fiber stack.
+    FiberStack {
+        /// The stack size asked for, in bytes.
+        size: usize,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for Error {
@@ -67,6 +83,13 @@ impl fmt::Display for Error {
                 )
             }
             Error::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
+            Error::FiberStackSize { value, min, max } => write!(
+                f,
+                "fiber stack size {value} bytes is out of range ({min}..={max})"
+            ),
+            Error::FiberStack { size, source } => {
+                write!(f, "could not map a fiber stack of {size} bytes: {source}")
+            }
         }
     }
 }
@@ -75,6 +98,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Spawn(e) => Some(e),
+            Error::FiberStack { source, .. } => Some(source),
             _ => None,
         }
     }

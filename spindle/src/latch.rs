@@ -9,9 +9,9 @@
 //! waiter sees it set (the same rule as rayon's `Latch::set` taking a raw
 //! pointer).
 
-use crate::job::{DONE, SLEEPING};
+use crate::fiber::FiberRef;
 use crate::sleep::Parker;
-use crate::sync::{Arc, AtomicU32, Ordering};
+use crate::sync::Arc;
 
 /// Something a slot can wait for while running other jobs.
 pub(crate) trait Latch {
@@ -21,21 +21,16 @@ pub(crate) trait Latch {
     /// Arranges for `parker` to be unparked when the latch is set. Returns
     /// false if it is already set (then the caller must not sleep).
     fn prepare_sleep(&self, parker: &Arc<Parker>) -> bool;
-}
 
-/// A stack job's latch: the `DONE` bit of its header's state word. The
-/// job knows its owner's parker already, so sleeping only sets `SLEEPING`.
-impl Latch for AtomicU32 {
-    #[inline]
-    fn probe(&self) -> bool {
-        self.load(Ordering::Acquire) & DONE != 0
-    }
-
-    fn prepare_sleep(&self, _parker: &Arc<Parker>) -> bool {
-        // AcqRel: our SLEEPING must be ordered with the setter's `fetch_or`
-        // of DONE; whichever RMW comes second sees the other.
-        self.fetch_or(SLEEPING, Ordering::AcqRel) & DONE == 0
-    }
+    /// Arranges for `fiber` to be woken ([`FiberRef::wake`], once) when the
+    /// latch is set; the caller then suspends it. Returns false if the
+    /// latch is already set (then nothing is recorded and the caller must
+    /// not suspend).
+    ///
+    /// The setter may touch the latch after setting it when a fiber waits:
+    /// the fiber stays suspended, and so the latch's memory alive, until
+    /// that wake.
+    fn prepare_fiber_wait(&self, fiber: FiberRef) -> bool;
 }
 
 #[cfg(all(test, loom))]
@@ -43,31 +38,6 @@ mod loom_tests {
     use super::*;
     use crate::sleep::Sleep;
     use loom::thread;
-
-    /// The setter sets DONE while the owner prepares to sleep: the owner
-    /// either sees DONE or is unparked; it never sleeps forever.
-    #[test]
-    fn job_latch_set_racing_sleep() {
-        loom::model(|| {
-            let sleep = Arc::new(Sleep::new(1));
-            let latch = Arc::new(AtomicU32::new(0));
-            let (s2, l2) = (sleep.clone(), latch.clone());
-            let setter = thread::spawn(move || {
-                let old = l2.fetch_or(DONE, Ordering::AcqRel);
-                if old & SLEEPING != 0 {
-                    s2.parker(0).unpark();
-                }
-            });
-            sleep.start_searching();
-            while !latch.probe() {
-                if latch.prepare_sleep(sleep.parker(0)) {
-                    sleep.sleep(0, || latch.probe());
-                }
-            }
-            sleep.stop_searching(false);
-            setter.join().unwrap();
-        });
-    }
 
     /// The real `StackJob`, executed through its `JobRef` on another thread
     /// while its owner waits as a pool slot does (`worker/wait.rs`):

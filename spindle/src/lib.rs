@@ -62,9 +62,13 @@ mod counter;
 #[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
+mod event;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod fiber;
 #[cfg(not(loom))]
 mod join;
+#[cfg(not(loom))]
+mod mutex;
 #[cfg(not(loom))]
 mod pool;
 #[cfg(not(loom))]
@@ -76,18 +80,29 @@ mod spawn;
 #[cfg(not(loom))]
 mod stats;
 #[cfg(not(loom))]
+mod wait_queue;
+#[cfg(not(loom))]
 mod worker;
+#[cfg(not(loom))]
+mod yield_now;
 
 pub use util::CachePadded;
 
 #[cfg(not(loom))]
-pub use builder::{Builder, DEFAULT_STACK_SIZE, MAX_JOB_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE};
+pub use builder::{
+    Builder, DEFAULT_FIBER_STACK_SIZE, DEFAULT_STACK_SIZE, MAX_FIBERS, MAX_JOB_CAPACITY,
+    MAX_WORKERS, MIN_STACK_SIZE,
+};
 #[cfg(not(loom))]
 pub use counter::Counter;
 #[cfg(not(loom))]
 pub use error::Error;
 #[cfg(not(loom))]
+pub use event::Event;
+#[cfg(not(loom))]
 pub use join::join;
+#[cfg(not(loom))]
+pub use mutex::{Mutex, MutexGuard};
 #[cfg(not(loom))]
 pub use pool::Pool;
 #[cfg(not(loom))]
@@ -97,6 +112,8 @@ pub use spawn::spawn;
 pub use spin_lock::{SpinLock, SpinLockGuard};
 #[cfg(not(loom))]
 pub use stats::{Stats, WorkerStats};
+#[cfg(not(loom))]
+pub use yield_now::yield_now;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -4,6 +4,7 @@
 use std::any::Any;
 
 use crate::deque::Stealer;
+use crate::fiber::SlotFibers;
 use crate::injector::Injector;
 use crate::job::{JobCacheHome, JobHeader};
 use crate::sleep::Sleep;
@@ -32,6 +33,10 @@ pub(crate) struct Registry {
     participant: Mutex<Option<Box<WorkerLocal>>>,
     panic_handler: Option<PanicHandler>,
     num_workers: usize,
+    /// Fibers of each worker slot; empty if the pool has none. Boxed:
+    /// every control block points at its `SlotFibers`, which must not move.
+    #[allow(clippy::vec_box)]
+    fibers: Vec<Box<SlotFibers>>,
 }
 
 impl Registry {
@@ -46,7 +51,21 @@ impl Registry {
             participant: Mutex::new(None),
             panic_handler,
             num_workers: n - 1,
+            fibers: Vec::new(),
         }
+    }
+
+    /// Gives worker slot `i` the fibers `fibers[i]`.
+    #[allow(clippy::vec_box)] // see the field
+    pub(crate) fn with_fibers(mut self, fibers: Vec<Box<SlotFibers>>) -> Self {
+        debug_assert!(fibers.is_empty() || fibers.len() == self.num_workers);
+        self.fibers = fibers;
+        self
+    }
+
+    /// Slot `index`'s fibers, if it has any.
+    pub(crate) fn fibers(&self, index: usize) -> Option<&SlotFibers> {
+        self.fibers.get(index).map(|f| &**f)
     }
 
     pub(crate) fn num_workers(&self) -> usize {

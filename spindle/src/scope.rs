@@ -4,26 +4,35 @@
 use core::marker::PhantomData;
 use std::any::Any;
 
+use crate::fiber::FiberRef;
 use crate::job::{HeapJob, JobResult};
 use crate::latch::Latch;
 use crate::pool::{with_worker, Pool};
 use crate::registry::Registry;
 use crate::sleep::Parker;
-use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
+use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, UnsafeCell};
 use crate::worker::{self, WorkerLocal};
 
 /// In `Scope::pending`: the owner sleeps and must be unparked at zero.
 const SLEEPING: usize = 1;
+/// In `Scope::pending`: the owner's fiber is suspended on the scope and
+/// must be woken at zero (the fiber is in `Scope::fiber`).
+const FIBER_WAITING: usize = 2;
 /// One pending job, in `Scope::pending`.
-const ONE: usize = 2;
+const ONE: usize = 4;
 
 /// A scope in which jobs borrowing from the enclosing stack can be
 /// spawned; see [`Pool::scope`] and [`scope`](crate::scope()).
 ///
 /// `'scope` is the lifetime of the borrows spawned jobs may hold.
 pub struct Scope<'scope> {
-    /// `pending jobs * ONE | SLEEPING`; the scope body counts as one job.
+    /// `pending jobs * ONE | FIBER_WAITING | SLEEPING`; the scope body
+    /// counts as one job.
     pending: AtomicUsize,
+    /// The owner's suspended fiber, when `FIBER_WAITING` is set: written
+    /// by the owner before it sets the bit, read by the last job after it
+    /// saw the bit.
+    fiber: UnsafeCell<Option<FiberRef>>,
     /// The owner slot's parker (lives as long as the registry).
     owner: *const Parker,
     registry: *const Registry,
@@ -84,6 +93,7 @@ where
     let registry = w.registry();
     let scope = Scope {
         pending: AtomicUsize::new(ONE),
+        fiber: UnsafeCell::new(None),
         owner: &**registry.sleep.parker(w.index()),
         registry,
         panic: Mutex::new(None),
@@ -188,7 +198,18 @@ impl<'scope> Scope<'scope> {
         let owner = unsafe { (*this).owner };
         // SAFETY: as above.
         let old = unsafe { (*this).pending.fetch_sub(ONE, Ordering::AcqRel) };
-        if old == ONE | SLEEPING {
+        if old & !(SLEEPING | FIBER_WAITING) != ONE {
+            return;
+        }
+        if old & FIBER_WAITING != 0 {
+            // The owner's fiber stays suspended, and the scope alive, until
+            // this wake.
+            // SAFETY: the owner wrote `fiber` before its `fetch_or` of the
+            // bit, which our AcqRel decrement read; it is not written again
+            // while suspended.
+            let fiber = unsafe { (*this).fiber.with(|f| *f) };
+            fiber.expect("FIBER_WAITING without a fiber").wake();
+        } else if old & SLEEPING != 0 {
             // SAFETY: the owner's parker lives in the registry, which this
             // job's thread keeps alive.
             unsafe { (*owner).unpark() };
@@ -203,5 +224,12 @@ impl Latch for Scope<'_> {
 
     fn prepare_sleep(&self, _parker: &Arc<Parker>) -> bool {
         self.pending.fetch_or(SLEEPING, Ordering::AcqRel) >= ONE
+    }
+
+    fn prepare_fiber_wait(&self, fiber: FiberRef) -> bool {
+        // SAFETY: only the owner writes `fiber`; the last job reads it only
+        // after seeing `FIBER_WAITING`, set below with release.
+        self.fiber.with_mut(|f| unsafe { *f = Some(fiber) });
+        self.pending.fetch_or(FIBER_WAITING, Ordering::AcqRel) >= ONE
     }
 }

@@ -34,6 +34,9 @@ pub(crate) struct SlotCounters {
     pub(crate) parks: Count,
     pub(crate) injector_pops: Count,
     pub(crate) heap_fallbacks: Count,
+    pub(crate) fiber_switches: Count,
+    pub(crate) fiber_suspends: Count,
+    pub(crate) fiber_fallbacks: Count,
 }
 
 impl SlotCounters {
@@ -45,6 +48,9 @@ impl SlotCounters {
             parks: self.parks.get(),
             injector_pops: self.injector_pops.get(),
             heap_fallbacks: self.heap_fallbacks.get(),
+            fiber_switches: self.fiber_switches.get(),
+            fiber_suspends: self.fiber_suspends.get(),
+            fiber_fallbacks: self.fiber_fallbacks.get(),
         }
     }
 }
@@ -67,6 +73,13 @@ pub struct WorkerStats {
     /// Spawns that found no free job-cache block (or a closure too large
     /// for one) and allocated on the heap.
     pub heap_fallbacks: u64,
+    /// Context switches between fibers (suspensions, resumptions, yields).
+    pub fiber_switches: u64,
+    /// Waits that suspended their fiber.
+    pub fiber_suspends: u64,
+    /// Waits that found every fiber in use and ran other jobs on their own
+    /// stack instead (the no-fiber behaviour).
+    pub fiber_fallbacks: u64,
 }
 
 impl WorkerStats {
@@ -77,6 +90,9 @@ impl WorkerStats {
         self.parks += o.parks;
         self.injector_pops += o.injector_pops;
         self.heap_fallbacks += o.heap_fallbacks;
+        self.fiber_switches += o.fiber_switches;
+        self.fiber_suspends += o.fiber_suspends;
+        self.fiber_fallbacks += o.fiber_fallbacks;
     }
 }
 

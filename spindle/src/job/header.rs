@@ -11,6 +11,9 @@ pub(crate) const DONE: u32 = 1 << 0;
 /// The thread waiting on this job has gone to sleep and must be unparked by
 /// whoever sets `DONE`.
 pub(crate) const SLEEPING: u32 = 1 << 1;
+/// The job waiting on this one suspended its fiber: whoever sets `DONE`
+/// must wake that fiber (recorded in the stack job) instead of unparking.
+pub(crate) const FIBER_WAITING: u32 = 1 << 3;
 /// Set when the job starts running. A second start is a scheduler bug
 /// (rule 1 of the module spec); debug builds abort on it.
 pub(crate) const STARTED: u32 = 1 << 2;

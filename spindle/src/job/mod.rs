@@ -22,7 +22,7 @@ mod result;
 mod stack_job;
 
 pub(crate) use cache::{JobCache, JobCacheHome};
-pub(crate) use header::{JobHeader, JobRef, Priority, DONE, SLEEPING};
+pub(crate) use header::{JobHeader, JobRef, Priority, DONE, FIBER_WAITING, SLEEPING};
 pub(crate) use heap_job::HeapJob;
 pub(crate) use result::JobResult;
 pub(crate) use stack_job::{publish_waiter, StackJob};

@@ -4,9 +4,12 @@
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-use super::{JobHeader, JobRef, JobResult, Priority, DONE, SLEEPING};
+use super::{JobHeader, JobRef, JobResult, Priority, DONE, FIBER_WAITING, SLEEPING};
+use crate::fiber::FiberRef;
+use crate::latch::Latch;
 use crate::sleep::Parker;
-use crate::sync::{AtomicU32, Ordering, UnsafeCell};
+use crate::sync::Arc;
+use crate::sync::{Ordering, UnsafeCell};
 
 /// `F` plus room for its result, with a [`JobHeader`] in front.
 ///
@@ -31,9 +34,13 @@ pub(crate) struct StackJob<F, R> {
 /// offset 0 (both structs are `#[repr(C)]` and it is the first field), so a
 /// pointer to any stack job's header is also a pointer to its `StackHead`.
 #[repr(C)]
-struct StackHead {
+pub(crate) struct StackHead {
     header: JobHeader,
     waiter: UnsafeCell<MaybeUninit<*const Parker>>,
+    /// The owner's fiber, when it suspended on this job instead of
+    /// sleeping (`FIBER_WAITING`). Written by the owner before it sets the
+    /// bit, read by the executor after it saw the bit.
+    fiber: UnsafeCell<MaybeUninit<FiberRef>>,
 }
 
 impl<F, R> StackJob<F, R>
@@ -49,6 +56,7 @@ where
             head: StackHead {
                 header: JobHeader::new(Self::execute),
                 waiter: UnsafeCell::new(MaybeUninit::uninit()),
+                fiber: UnsafeCell::new(MaybeUninit::uninit()),
             },
             func: UnsafeCell::new(Some(func)),
             result: UnsafeCell::new(JobResult::None),
@@ -73,8 +81,8 @@ where
 
     /// The latch: the header's state word, `DONE` once the result is in.
     #[inline(always)]
-    pub(crate) fn latch(&self) -> &AtomicU32 {
-        self.head.header.state()
+    pub(crate) fn latch(&self) -> &StackHead {
+        &self.head
     }
 
     /// Runs the closure here, without the queue (it was never shared).
@@ -114,7 +122,7 @@ where
 
     /// The executed job's result or panic, taken out (leaving `None`).
     pub(crate) fn take_job_result(&self) -> JobResult<R> {
-        debug_assert!(self.latch().load(Ordering::Relaxed) & DONE != 0);
+        debug_assert!(self.head.header.state().load(Ordering::Relaxed) & DONE != 0);
         // SAFETY: `DONE` is set (acquired by the latch probe that ended the
         // wait), so the executor is finished with `result`; only the owner
         // touches it now.
@@ -147,7 +155,14 @@ where
         // Release: publishes the result. Acquire: nothing, but `fetch_or`
         // must see the owner's `SLEEPING` if it was set first.
         let old = this.head.header.state().fetch_or(DONE, Ordering::AcqRel);
-        if old & SLEEPING != 0 {
+        if old & FIBER_WAITING != 0 {
+            // The owner's fiber is suspended until we wake it, so its frame
+            // (and `this`) is still alive here, whatever `DONE` says.
+            // SAFETY: the owner wrote `fiber` before its `fetch_or` of
+            // `FIBER_WAITING`, which our AcqRel `fetch_or` read.
+            let fiber = this.head.fiber.with(|f| unsafe { (*f).assume_init() });
+            fiber.wake();
+        } else if old & SLEEPING != 0 {
             // SAFETY: the waiter's parker outlives the job (`new`'s contract).
             unsafe { (*waiter).unpark() };
         }
@@ -171,5 +186,33 @@ pub(crate) unsafe fn publish_waiter(job: JobRef, waiter: *const Parker) {
     unsafe {
         let head = job.header_ptr().cast::<StackHead>();
         (*head.as_ptr()).waiter.with_mut(|w| (*w).write(waiter));
+    }
+}
+
+/// A stack job's latch: the `DONE` bit of its header's state word. The job
+/// knows its owner's parker already, so sleeping only sets `SLEEPING`.
+impl Latch for StackHead {
+    #[inline]
+    fn probe(&self) -> bool {
+        self.header.state().load(Ordering::Acquire) & DONE != 0
+    }
+
+    fn prepare_sleep(&self, _parker: &Arc<Parker>) -> bool {
+        // AcqRel: our SLEEPING must be ordered with the setter's `fetch_or`
+        // of DONE; whichever RMW comes second sees the other.
+        self.header.state().fetch_or(SLEEPING, Ordering::AcqRel) & DONE == 0
+    }
+
+    fn prepare_fiber_wait(&self, fiber: FiberRef) -> bool {
+        // SAFETY: only the owner writes `fiber`, and the executor reads it
+        // only after seeing `FIBER_WAITING`, which we set below (release).
+        // A previous suspension on this job ended with the executor's
+        // wake, after its read.
+        self.fiber.with_mut(|f| unsafe { (*f).write(fiber) });
+        self.header
+            .state()
+            .fetch_or(FIBER_WAITING, Ordering::AcqRel)
+            & DONE
+            == 0
     }
 }

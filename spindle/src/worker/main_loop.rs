@@ -1,4 +1,6 @@
-//! The loop a worker thread runs for the life of the pool.
+//! The loop a worker runs for the life of the pool: on its thread's own
+//! stack at first, and on a pooled fiber whenever the context that ran it
+//! is suspended.
 
 use super::{set_current, WorkerLocal};
 use crate::registry::Registry;
@@ -10,19 +12,47 @@ use crate::util::Backoff;
 pub(crate) fn run_worker(local: Box<WorkerLocal>, registry: Arc<Registry>) {
     let prev = set_current(&*local);
     debug_assert!(prev.is_null(), "a worker thread already ran a slot");
-    local.main_loop();
+    if local.has_fibers() {
+        // A fiber stack overflow is reported from the signal handler,
+        // which needs a stack of its own.
+        crate::fiber::guard::ensure_altstack();
+    }
+    local.run_loop();
+    debug_assert!(local.on_root() && local.all_fibers_free());
     set_current(prev);
     drop(local);
     drop(registry);
 }
 
 impl WorkerLocal {
-    fn main_loop(&self) {
+    /// Takes, in order: a ready fiber, a job of its own, a job from
+    /// elsewhere; spins briefly, then sleeps.
+    ///
+    /// On the root context it returns once the pool terminates, every queue
+    /// is empty and none of the slot's fibers is suspended (a suspended one
+    /// waits for a job that will still run, and must resume before the
+    /// thread ends). On a pooled fiber it never returns: the fiber leaves
+    /// by switching to a ready one (`resume_ready`).
+    pub(crate) fn run_loop(&self) {
         let registry = self.registry();
         let sleep = &registry.sleep;
         let mut searching = false;
         let mut backoff = Backoff::new();
+        // A fiber started by `yield_now` runs one job before it resumes
+        // ready fibers, the yielder among them.
+        let mut skip_ready = self.take_yield_pass();
         loop {
+            if !skip_ready && self.has_ready_fiber() {
+                if searching {
+                    sleep.stop_searching(false);
+                    searching = false;
+                }
+                if self.resume_ready() {
+                    backoff.reset();
+                    continue;
+                }
+            }
+            skip_ready = false;
             if let Some(job) = self.find_local() {
                 if searching {
                     sleep.stop_searching(true);
@@ -53,8 +83,10 @@ impl WorkerLocal {
                 searching = true;
             }
             // Nothing anywhere. Shutdown runs every queued job first, so we
-            // leave only when the queues were empty after we saw the flag.
-            if terminating {
+            // leave only when the queues were empty after we saw the flag,
+            // and only from the thread's own stack with no fiber suspended.
+            let can_exit = self.on_root() && self.all_fibers_free();
+            if terminating && can_exit && !self.has_ready_fiber() {
                 break;
             }
             if !backoff.is_completed() {
@@ -63,7 +95,9 @@ impl WorkerLocal {
             }
             self.counters().parks.bump();
             sleep.sleep(self.index, || {
-                registry.has_work() || registry.is_terminating()
+                registry.has_work()
+                    || self.has_ready_fiber()
+                    || (can_exit && registry.is_terminating())
             });
             backoff.reset();
         }

@@ -9,19 +9,21 @@
 //! The thread-local [`CURRENT`] points to the `WorkerLocal` the thread is
 //! running, if any; front ends read it to find their pool.
 
+mod fibers;
 mod find;
 mod join;
 mod main_loop;
 mod private;
 mod wait;
 
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use core::ptr::{self, NonNull};
 
 pub(crate) use main_loop::run_worker;
 pub(crate) use private::PrivateStack;
 
 use crate::deque;
+use crate::fiber::{FiberRef, SlotFibers};
 use crate::job::{JobCache, JobHeader, JobRef};
 use crate::registry::Registry;
 use crate::sleep::Parker;
@@ -68,6 +70,20 @@ pub(crate) struct WorkerLocal {
     counters: *const SlotCounters,
     rng: XorShift,
     tick: Cell<u32>,
+    /// This slot's fibers, if it has any (worker slots of a pool built
+    /// with fibers, on a target with a context switch). They live in the
+    /// registry, which outlives the slot.
+    fibers: Option<NonNull<SlotFibers>>,
+    /// The running context (the root at first); `None` without fibers.
+    current: Cell<Option<FiberRef>>,
+    /// Pooled fibers not in use.
+    free: RefCell<Vec<FiberRef>>,
+    /// A fiber that switched away for good, returned to `free` by the
+    /// context it switched to (see `fibers.rs`).
+    pending_free: Cell<Option<FiberRef>>,
+    /// Set by `yield_now` for the fresh fiber it switches to: run one job
+    /// before resuming ready fibers (the yielder among them).
+    yield_pass: Cell<bool>,
 }
 
 // SAFETY: a `WorkerLocal` is handed to its thread once (workers) or passed
@@ -80,14 +96,22 @@ impl WorkerLocal {
     /// # Safety
     ///
     /// `registry` must outlive the result; `index` names the slot whose
-    /// deque `deque` is, and `cache` must be that slot's only local cache.
+    /// deque `deque` is, and `cache` must be that slot's only local cache;
+    /// `fibers`, if any, are that slot's (living in the registry), and the
+    /// result must then run only on one thread for its whole life.
     pub(crate) unsafe fn new(
         registry: &Registry,
         index: usize,
         deque: deque::Worker<JobHeader>,
         cache: JobCache,
+        fibers: Option<&SlotFibers>,
     ) -> Self {
         Self {
+            fibers: fibers.map(NonNull::from),
+            current: Cell::new(fibers.map(SlotFibers::root)),
+            free: RefCell::new(fibers.map(|f| f.pooled().collect()).unwrap_or_default()),
+            pending_free: Cell::new(None),
+            yield_pass: Cell::new(false),
             index,
             registry: NonNull::from(registry),
             deque,

@@ -14,14 +14,34 @@ impl WorkerLocal {
         }
     }
 
+    /// With fibers, the running context suspends until the latch is set
+    /// (see `fibers.rs`). Without (or with every fiber in use), the thread
+    /// runs other jobs on this stack until it is, and sleeps when there is
+    /// nothing to run; it switches to suspending as soon as a fiber is
+    /// ready or free again.
     #[cold]
     #[inline(never)]
     fn wait_until_cold<L: Latch + ?Sized>(&self, latch: &L) {
+        if self.has_fibers() {
+            if self.suspend_until(latch) {
+                return;
+            }
+            self.counters().fiber_fallbacks.bump();
+        }
         let registry = self.registry();
         let sleep = &registry.sleep;
         let mut searching = false;
         let mut backoff = Backoff::new();
         while !latch.probe() {
+            if self.can_switch() {
+                if searching {
+                    sleep.stop_searching(false);
+                    searching = false;
+                }
+                if self.suspend_until(latch) {
+                    break;
+                }
+            }
             if let Some(job) = self.find_local() {
                 if searching {
                     sleep.stop_searching(true);
@@ -53,7 +73,9 @@ impl WorkerLocal {
             let parker = sleep.parker(self.index);
             if latch.prepare_sleep(parker) {
                 self.counters().parks.bump();
-                sleep.sleep(self.index, || latch.probe() || registry.has_work());
+                sleep.sleep(self.index, || {
+                    latch.probe() || registry.has_work() || self.can_switch()
+                });
             }
             backoff.reset();
         }

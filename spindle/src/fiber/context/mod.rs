@@ -13,7 +13,10 @@ mod aarch64;
 pub(crate) use aarch64::{init, switch};
 
 /// True where this crate has a context switch (and fiber stacks).
-pub(crate) const SUPPORTED: bool = cfg!(all(unix, any(target_arch = "x86_64", target_arch = "aarch64")));
+pub(crate) const SUPPORTED: bool = cfg!(all(
+    unix,
+    any(target_arch = "x86_64", target_arch = "aarch64")
+));
 
 #[cfg(all(test, unix, any(target_arch = "x86_64", target_arch = "aarch64")))]
 mod tests;

@@ -160,6 +160,71 @@ fn mxcsr_is_per_context() {
     assert_eq!(read_mxcsr(), before, "the fiber's rounding mode leaked out");
     // SAFETY: as above.
     unsafe { switch(&raw mut (*cp).main_sp, (*cp).fiber_sp) };
-    assert_eq!(c.seen & 0x6000, 0x6000, "the fiber's rounding mode was lost");
+    assert_eq!(
+        c.seen & 0x6000,
+        0x6000,
+        "the fiber's rounding mode was lost"
+    );
     assert_eq!(read_mxcsr(), before);
+}
+
+/// The AArch64 counterpart of `mxcsr_is_per_context`: the FPCR rounding
+/// mode set inside the fiber does not leak out, and comes back when it
+/// resumes.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn fpcr_is_per_context() {
+    use core::arch::asm;
+    /// FPCR.RMode, bits 22-23; 0b11 is round toward zero.
+    const RMODE_MASK: u64 = 0b11 << 22;
+    fn read_fpcr() -> u64 {
+        let v: u64;
+        // SAFETY: reading FPCR has no side effects.
+        unsafe { asm!("mrs {}, fpcr", out(reg) v, options(nomem, nostack, preserves_flags)) };
+        v
+    }
+    fn write_fpcr(v: u64) {
+        // SAFETY: `v` is FPCR as read, with only the rounding mode changed.
+        unsafe { asm!("msr fpcr, {}", in(reg) v, options(nomem, nostack, preserves_flags)) };
+    }
+    struct Ctx {
+        main_sp: *mut u8,
+        fiber_sp: *mut u8,
+        seen: u64,
+    }
+    unsafe extern "C" fn entry(arg: *mut ()) -> ! {
+        let c = arg.cast::<Ctx>();
+        // Round toward zero in this context.
+        write_fpcr(read_fpcr() | RMODE_MASK);
+        // SAFETY: as in `ping_pong_entry`.
+        unsafe { switch(&raw mut (*c).fiber_sp, (*c).main_sp) };
+        // SAFETY: as above.
+        unsafe {
+            (*c).seen = read_fpcr();
+            switch(&raw mut (*c).fiber_sp, (*c).main_sp);
+        }
+        std::process::abort()
+    }
+    let before = read_fpcr();
+    let mut stack = TestStack::new();
+    let mut c = Ctx {
+        main_sp: ptr::null_mut(),
+        fiber_sp: ptr::null_mut(),
+        seen: 0,
+    };
+    let cp: *mut Ctx = &mut c;
+    // SAFETY: unused stack, outlives the context.
+    unsafe {
+        (*cp).fiber_sp = init(stack.top(), entry, cp.cast());
+        switch(&raw mut (*cp).main_sp, (*cp).fiber_sp);
+    }
+    assert_eq!(read_fpcr(), before, "the fiber's rounding mode leaked out");
+    // SAFETY: as above.
+    unsafe { switch(&raw mut (*cp).main_sp, (*cp).fiber_sp) };
+    assert_eq!(
+        c.seen & RMODE_MASK,
+        RMODE_MASK,
+        "the fiber's rounding mode was lost"
+    );
+    assert_eq!(read_fpcr(), before);
 }

@@ -80,27 +80,27 @@ const X87_CW_DEFAULT: u16 = 0x037F;
 pub(crate) unsafe extern "C" fn switch(save: *mut *mut u8, to: *mut u8) {
     naked_asm!(
         // rdi = save, rsi = to. On entry [rsp] is our return address.
-        "sub rsp, 8",           // room for the two control words (0x30)
-        "stmxcsr [rsp]",        // MXCSR control/status -> 0x30
-        "fnstcw [rsp + 4]",     // x87 control word -> 0x34
-        "push rbp",             // -> 0x28
-        "push rbx",             // -> 0x20
-        "push r12",             // -> 0x18
-        "push r13",             // -> 0x10
-        "push r14",             // -> 0x08
-        "push r15",             // -> 0x00
-        "mov [rdi], rsp",       // *save = our stack pointer
-        "mov rsp, rsi",         // switch stacks: now on the other context's
-        "pop r15",              // restore in the reverse order
+        "sub rsp, 8",       // room for the two control words (0x30)
+        "stmxcsr [rsp]",    // MXCSR control/status -> 0x30
+        "fnstcw [rsp + 4]", // x87 control word -> 0x34
+        "push rbp",         // -> 0x28
+        "push rbx",         // -> 0x20
+        "push r12",         // -> 0x18
+        "push r13",         // -> 0x10
+        "push r14",         // -> 0x08
+        "push r15",         // -> 0x00
+        "mov [rdi], rsp",   // *save = our stack pointer
+        "mov rsp, rsi",     // switch stacks: now on the other context's
+        "pop r15",          // restore in the reverse order
         "pop r14",
         "pop r13",
         "pop r12",
         "pop rbx",
         "pop rbp",
-        "ldmxcsr [rsp]",        // its MXCSR
-        "fldcw [rsp + 4]",      // its x87 control word
-        "add rsp, 8",           // drop the control-word slot
-        "ret",                  // into its caller of `switch` (or the trampoline)
+        "ldmxcsr [rsp]",   // its MXCSR
+        "fldcw [rsp + 4]", // its x87 control word
+        "add rsp, 8",      // drop the control-word slot
+        "ret",             // into its caller of `switch` (or the trampoline)
     )
 }
 
@@ -111,9 +111,9 @@ pub(crate) unsafe extern "C" fn switch(save: *mut *mut u8, to: *mut u8) {
 unsafe extern "C" fn trampoline() {
     naked_asm!(
         // rsp = top - 16 here, 16-byte aligned (see `init`).
-        "mov rdi, r12",         // first argument: arg
-        "call r13",             // entry(arg); pushes a return address
-        "ud2",                  // entry returned: impossible, trap
+        "mov rdi, r12", // first argument: arg
+        "call r13",     // entry(arg); pushes a return address
+        "ud2",          // entry returned: impossible, trap
     )
 }
 
@@ -125,7 +125,11 @@ unsafe extern "C" fn trampoline() {
 /// `top` must be the upper end of a writable stack of at least
 /// `FRAME_SIZE + 16` bytes (plus whatever `entry` uses) that no live
 /// context is using.
-pub(crate) unsafe fn init(top: *mut u8, entry: unsafe extern "C" fn(*mut ()) -> !, arg: *mut ()) -> *mut u8 {
+pub(crate) unsafe fn init(
+    top: *mut u8,
+    entry: unsafe extern "C" fn(*mut ()) -> !,
+    arg: *mut (),
+) -> *mut u8 {
     // After the first `switch` pops the frame, rsp = sp + FRAME_SIZE; the
     // trampoline then `call`s, which needs rsp 16-aligned. The 16 bytes
     // above that are left zero: a null "return address" where debuggers
@@ -139,7 +143,10 @@ pub(crate) unsafe fn init(top: *mut u8, entry: unsafe extern "C" fn(*mut ()) -> 
         (OFF_R12, arg as usize),
         (OFF_RBX, 0),
         (OFF_RBP, 0),
-        (OFF_MXCSR, MXCSR_DEFAULT as usize | (X87_CW_DEFAULT as usize) << 32),
+        (
+            OFF_MXCSR,
+            MXCSR_DEFAULT as usize | (X87_CW_DEFAULT as usize) << 32,
+        ),
         (OFF_RET, trampoline as *const () as usize),
         (FRAME_SIZE, 0),
     ];

@@ -1,0 +1,77 @@
+//! The fiber control block, and the handle wakers hold.
+
+use core::cell::Cell;
+use core::ptr::NonNull;
+
+use super::slot::SlotFibers;
+
+/// One fiber: where its suspended context's stack pointer is kept, and
+/// where a wake-up queues it. Lives in its slot's table for the life of
+/// the pool (see [`SlotFibers`]).
+///
+/// Entry 0 of every table is the worker thread's own stack (the *root*
+/// context): it has no pooled stack, but it suspends and wakes like any
+/// other fiber.
+#[repr(C, align(64))]
+pub(crate) struct Fiber {
+    /// The saved stack pointer while suspended or ready. Written only by
+    /// the slot's thread (in `context::switch`), read only by it.
+    pub(crate) sp: Cell<*mut u8>,
+    /// The upper end of its stack; null for the root context.
+    pub(crate) top: *mut u8,
+    /// The slot whose ready queue a wake-up pushes it to.
+    pub(crate) home: NonNull<SlotFibers>,
+    /// Its index in the slot's table (0 = root).
+    pub(crate) id: u32,
+}
+
+// The bar: a fiber's control block fits one cache line, and owns
+// it (`align(64)`), so a waker touching one fiber never shares a line
+// with another fiber's owner.
+const _: () = assert!(core::mem::size_of::<Fiber>() <= 64);
+const _: () = assert!(core::mem::align_of::<Fiber>() == 64);
+
+// SAFETY: `sp` is a `Cell` touched only by the slot's own thread (the rule
+// of `SlotFibers`: a fiber runs, suspends and resumes only there); other
+// threads read only `home` and `id`, which never change after the table
+// is built.
+unsafe impl Sync for Fiber {}
+// SAFETY: as above; the raw pointers point into memory owned by the
+// slot's `SlotFibers`, which outlives every fiber handle in use.
+unsafe impl Send for Fiber {}
+
+/// A handle to a fiber, what a latch keeps to wake a suspended one.
+///
+/// Valid while its pool's registry lives. A waker holds one only while the
+/// fiber is suspended on its latch, and a suspended fiber keeps its worker
+/// thread (hence the registry) alive, so the handle cannot dangle.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct FiberRef(NonNull<Fiber>);
+
+// SAFETY: see `Fiber`'s `Sync`: through a handle other threads only read
+// the immutable fields and call `wake`, which goes through the home
+// slot's lock.
+unsafe impl Send for FiberRef {}
+// SAFETY: as above.
+unsafe impl Sync for FiberRef {}
+
+impl FiberRef {
+    pub(crate) fn new(fiber: &Fiber) -> Self {
+        Self(NonNull::from(fiber))
+    }
+
+    /// The control block.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> &Fiber {
+        // SAFETY: the handle's validity rule (type docs).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Makes the fiber ready on its own slot and wakes that slot's thread.
+    /// Call once per suspension, after the latch it waits on is set.
+    pub(crate) fn wake(self) {
+        // SAFETY: `home` outlives the fiber (the fiber is in its table).
+        let home = unsafe { self.get().home.as_ref() };
+        home.push_ready(self);
+    }
+}

@@ -1,0 +1,125 @@
+//! A worker slot's fibers: the control blocks and stacks, and the queue of
+//! fibers ready to resume.
+//!
+//! # Where fibers run
+//!
+//! A fiber runs, suspends and resumes only on the worker thread that owns
+//! its slot. Its stack may hold `!Send` values and references to the
+//! thread's thread-locals (and the compiler may keep a thread-local's
+//! address in a register across the `switch` call, llvm issue 98479);
+//! resuming it on another thread would break both. So a wake-up from any
+//! thread only queues the fiber on *its own* slot's ready queue, and only
+//! the owning thread pops that queue.
+
+use std::collections::VecDeque;
+
+use super::control::{Fiber, FiberRef};
+use super::stack::Stack;
+use crate::sleep::Parker;
+use crate::sync::{Arc, AtomicUsize, Ordering};
+use crate::SpinLock;
+
+/// The fibers of one worker slot. Shared: wakers on any thread push to
+/// `ready`; everything else is the owner's.
+pub(crate) struct SlotFibers {
+    /// `[0]` is the thread's own stack; `[1..]` the pooled fibers.
+    table: Box<[Fiber]>,
+    /// `stacks[i]` is fiber `i + 1`'s stack. Kept only to be unmapped.
+    _stacks: Vec<Stack>,
+    /// Fibers whose wait is over, oldest first. Never allocates: its
+    /// capacity is the table's size and a fiber is queued at most once.
+    ready: SpinLock<VecDeque<FiberRef>>,
+    /// `ready.len()`, readable without the lock (the worker loop's check).
+    ready_len: AtomicUsize,
+    /// The slot's parker: unparked when a fiber is made ready.
+    parker: Arc<Parker>,
+}
+
+impl SlotFibers {
+    /// A table with the root context and one pooled fiber per stack.
+    pub(crate) fn new(stacks: Vec<Stack>, parker: Arc<Parker>) -> Box<Self> {
+        let n = stacks.len() + 1;
+        let mut this = Box::new(Self {
+            table: Box::new([]),
+            _stacks: Vec::new(),
+            ready: SpinLock::new(VecDeque::with_capacity(n)),
+            ready_len: AtomicUsize::new(0),
+            parker,
+        });
+        let home = core::ptr::NonNull::from(&*this);
+        let tops = core::iter::once(core::ptr::null_mut()).chain(stacks.iter().map(Stack::top));
+        this.table = tops
+            .enumerate()
+            .map(|(id, top)| Fiber {
+                sp: core::cell::Cell::new(core::ptr::null_mut()),
+                top,
+                home,
+                id: id as u32,
+            })
+            .collect();
+        this._stacks = stacks;
+        this
+    }
+
+    /// The root context (the thread's own stack).
+    pub(crate) fn root(&self) -> FiberRef {
+        FiberRef::new(&self.table[0])
+    }
+
+    /// The pooled fibers, all free at the start.
+    pub(crate) fn pooled(&self) -> impl Iterator<Item = FiberRef> + '_ {
+        self.table[1..].iter().map(FiberRef::new)
+    }
+
+    /// How many pooled fibers the slot has.
+    pub(crate) fn pooled_count(&self) -> usize {
+        self.table.len() - 1
+    }
+
+    /// True if some fiber is ready (a relaxed hint; `pop_ready` decides).
+    #[inline(always)]
+    pub(crate) fn has_ready(&self) -> bool {
+        self.ready_len.load(Ordering::Relaxed) != 0
+    }
+
+    /// Queues a fiber whose wait is over and wakes the slot's thread.
+    pub(crate) fn push_ready(&self, fiber: FiberRef) {
+        {
+            let mut ready = self.ready.lock();
+            debug_assert!(!ready.contains(&fiber), "fiber made ready twice");
+            ready.push_back(fiber);
+            // Release: a thread that sees the count sees the entry (it
+            // takes the lock anyway) and whatever the waker did before.
+            self.ready_len.store(ready.len(), Ordering::Release);
+        }
+        // The thread may be asleep; the parker's token keeps a wake-up that
+        // comes before its park from being lost.
+        self.parker.unpark();
+    }
+
+    /// The oldest ready fiber, if any. Owner only.
+    pub(crate) fn pop_ready(&self) -> Option<FiberRef> {
+        if !self.has_ready() {
+            return None;
+        }
+        let mut ready = self.ready.lock();
+        let f = ready.pop_front();
+        self.ready_len.store(ready.len(), Ordering::Release);
+        f
+    }
+
+    /// Puts back a fiber popped by `pop_ready` and not resumed. Owner only.
+    pub(crate) fn unpop_ready(&self, fiber: FiberRef) {
+        let mut ready = self.ready.lock();
+        ready.push_front(fiber);
+        self.ready_len.store(ready.len(), Ordering::Release);
+    }
+
+    /// Queues one of the slot's own fibers at the back without waking
+    /// anyone (a yield: the owner is awake). Owner only.
+    pub(crate) fn requeue(&self, fiber: FiberRef) {
+        let mut ready = self.ready.lock();
+        ready.push_back(fiber);
+        self.ready_len.store(ready.len(), Ordering::Release);
+    }
+}

@@ -1,0 +1,273 @@
+//! A slot's fibers in motion: suspending the running context on a latch,
+//! resuming ready ones, yielding.
+//!
+//! The worker always runs on one *current* context: its thread's own stack
+//! (the root) or a pooled fiber. Jobs run on whatever context is current;
+//! nothing switches until a job waits on something unfinished. Then the
+//! current context is recorded as the latch's waiter and the worker
+//! switches to a ready fiber, or else a fresh pooled fiber that runs the
+//! worker loop. The waker makes the suspended fiber ready on this slot
+//! (never another: see `fiber/slot.rs`), and the loop resumes ready
+//! fibers before it takes new jobs.
+//!
+//! A pooled fiber that runs the loop and switches to a ready fiber is done:
+//! it goes back to the free list (by the context it switched to, since a
+//! stack cannot free itself while running on it), and its next use starts
+//! afresh at [`fiber_main`].
+
+use super::WorkerLocal;
+use crate::fiber::{context, FiberRef};
+use crate::latch::Latch;
+
+impl WorkerLocal {
+    /// True if this slot has fibers.
+    #[inline(always)]
+    pub(crate) fn has_fibers(&self) -> bool {
+        self.fibers.is_some()
+    }
+
+    /// The running context. Only with fibers.
+    fn current_fiber(&self) -> FiberRef {
+        self.current.get().expect("spindle: slot without fibers")
+    }
+
+    /// True if the running context is the thread's own stack.
+    pub(crate) fn on_root(&self) -> bool {
+        match (self.fibers, self.current.get()) {
+            // SAFETY: the slot's fibers outlive the slot (`fibers` field).
+            (Some(f), Some(cur)) => unsafe { f.as_ref() }.root() == cur,
+            _ => true,
+        }
+    }
+
+    /// True if some fiber of this slot is ready to resume.
+    #[inline(always)]
+    pub(crate) fn has_ready_fiber(&self) -> bool {
+        // SAFETY: as in `on_root`.
+        self.fibers
+            .is_some_and(|f| unsafe { f.as_ref() }.has_ready())
+    }
+
+    /// True if every pooled fiber is free: nothing of this slot is
+    /// suspended except, possibly, the running context.
+    pub(crate) fn all_fibers_free(&self) -> bool {
+        match self.fibers {
+            // SAFETY: as in `on_root`.
+            Some(f) => self.free.borrow().len() == unsafe { f.as_ref() }.pooled_count(),
+            None => true,
+        }
+    }
+
+    /// Waits for `latch` without running other jobs on this stack: suspends
+    /// when a fiber is ready or free, and otherwise parks the thread until
+    /// one is (a fiber made ready unparks the slot) or the latch is set.
+    /// Fibers only.
+    pub(crate) fn wait_without_helping<L: Latch + ?Sized>(&self, latch: &L) {
+        let parker = self.registry().sleep.parker(self.index);
+        let mut counted = false;
+        loop {
+            if latch.probe() {
+                return;
+            }
+            if self.can_switch() && self.suspend_until(latch) {
+                return;
+            }
+            if !counted {
+                self.counters().fiber_fallbacks.bump();
+                counted = true;
+            }
+            if latch.prepare_sleep(parker) && !self.can_switch() {
+                parker.park();
+            }
+        }
+    }
+
+    /// True if a wait could suspend now: some fiber is ready or free.
+    #[inline]
+    pub(crate) fn can_switch(&self) -> bool {
+        self.has_fibers() && (self.has_ready_fiber() || !self.free.borrow().is_empty())
+    }
+
+    fn pop_ready(&self) -> Option<FiberRef> {
+        // SAFETY: as in `on_root`.
+        self.fibers.and_then(|f| unsafe { f.as_ref() }.pop_ready())
+    }
+
+    /// A free pooled fiber, set up to start the worker loop.
+    fn take_free(&self) -> Option<FiberRef> {
+        let f = self.free.borrow_mut().pop()?;
+        let fiber = f.get();
+        // SAFETY: a free fiber's stack is unused (its last context was
+        // abandoned when it was freed); `fiber_main` gets the slot, which
+        // outlives every context running on it.
+        let sp = unsafe {
+            context::init(
+                fiber.top,
+                fiber_main,
+                (self as *const Self).cast_mut().cast(),
+            )
+        };
+        fiber.sp.set(sp);
+        Some(f)
+    }
+
+    /// Suspends the running context until `latch` is set, running other
+    /// work on other contexts meanwhile. Returns false (and does nothing)
+    /// if there is no context to switch to: every pooled fiber is in use
+    /// and none is ready; the caller then helps on this stack.
+    pub(crate) fn suspend_until<L: Latch + ?Sized>(&self, latch: &L) -> bool {
+        loop {
+            if latch.probe() {
+                return true;
+            }
+            let (next, fresh) = match self.pop_ready() {
+                Some(f) => (f, false),
+                None => match self.take_free() {
+                    Some(f) => (f, true),
+                    None => return false,
+                },
+            };
+            let cur = self.current_fiber();
+            if !latch.prepare_fiber_wait(cur) {
+                // Set meanwhile: stay.
+                if fresh {
+                    self.free.borrow_mut().push(next);
+                } else if let Some(f) = self.fibers {
+                    // SAFETY: as in `on_root`.
+                    unsafe { f.as_ref() }.unpop_ready(next);
+                }
+                return true;
+            }
+            self.counters().fiber_suspends.bump();
+            // SAFETY: `cur` is registered as the latch's waiter, so it is
+            // woken (queued ready here) exactly once, after the latch is
+            // set; `next` is ready or fresh.
+            unsafe { self.switch_to(next, false) };
+            // Resumed by the latch's wake; the loop re-checks it.
+        }
+    }
+
+    /// Leaves the running context and runs `next`. Returns when the left
+    /// context is resumed (never, if `free_current`: it is then freed).
+    ///
+    /// Never inlined: the compiler must not keep values derived from
+    /// thread-locals across it (a suspended fiber resumes on the same
+    /// thread by our rule, but the call boundary keeps the rule from being
+    /// the only thing between us and llvm issue 98479).
+    ///
+    /// # Safety
+    ///
+    /// `next` is a ready or freshly set up fiber of this slot, not the
+    /// running one. Unless `free_current`, the running context must be
+    /// queued to come back (registered as a waiter, or requeued as ready).
+    #[inline(never)]
+    unsafe fn switch_to(&self, next: FiberRef, free_current: bool) {
+        let cur = self.current_fiber();
+        debug_assert_ne!(cur, next, "switch to the running fiber");
+        if free_current {
+            self.pending_free.set(Some(cur));
+        }
+        self.current.set(Some(next));
+        self.counters().fiber_switches.bump();
+        // SAFETY: `cur.sp` is this thread's to write; `next.sp` was saved by
+        // its own suspension or set up by `take_free` (caller's contract),
+        // and its stack is alive (owned by the slot's table).
+        unsafe { context::switch(cur.get().sp.as_ptr(), next.get().sp.get()) };
+        // Resumed: on the same thread (see `fiber/slot.rs`). Re-read the
+        // slot through the non-inlined accessor rather than trusting any
+        // value the compiler may have cached across the switch.
+        let me = current_after_switch();
+        debug_assert!(core::ptr::eq(me, self), "a fiber resumed on another slot");
+        // SAFETY: `me` is the running slot.
+        unsafe { &*me }.after_switch();
+    }
+
+    /// Runs in the context just switched to: returns the context that
+    /// switched away and freed itself to the free list.
+    fn after_switch(&self) {
+        if let Some(f) = self.pending_free.take() {
+            self.free.borrow_mut().push(f);
+        }
+    }
+
+    /// The worker loop's first check: if a fiber is ready, resume it. A
+    /// pooled fiber running the loop is freed; the root requeues itself
+    /// behind the ready one. Returns false if none was ready.
+    pub(crate) fn resume_ready(&self) -> bool {
+        let Some(next) = self.pop_ready() else {
+            return false;
+        };
+        if self.on_root() {
+            // SAFETY: as in `on_root`.
+            let fibers = unsafe { self.fibers.expect("ready fiber without fibers").as_ref() };
+            fibers.requeue(self.current_fiber());
+            // SAFETY: `next` is ready; the root is requeued.
+            unsafe { self.switch_to(next, false) };
+        } else {
+            // SAFETY: `next` is ready; we are freed.
+            unsafe { self.switch_to(next, true) };
+            unreachable!("spindle: a freed fiber resumed");
+        }
+        true
+    }
+
+    /// `yield_now` on a worker: lets other ready work run, then resumes.
+    pub(crate) fn yield_now(&self) {
+        if self.has_fibers() {
+            let next = match self.pop_ready() {
+                Some(f) => Some(f),
+                None => self.take_free().inspect(|_| self.yield_pass.set(true)),
+            };
+            if let Some(next) = next {
+                // SAFETY: as in `on_root`.
+                let fibers = unsafe { self.fibers.expect("checked").as_ref() };
+                fibers.requeue(self.current_fiber());
+                // SAFETY: `next` is ready or fresh; we are requeued.
+                unsafe { self.switch_to(next, false) };
+                return;
+            }
+        }
+        // No fiber to switch to: let the OS run another thread. Running a
+        // job here, on top of ours, is not an option: it could want a lock
+        // the yielding job holds, and neither could go on.
+        std::thread::yield_now();
+    }
+
+    /// Consumes the "run a job before resuming the yielder" mark a fresh
+    /// fiber gets from `yield_now`.
+    pub(crate) fn take_yield_pass(&self) -> bool {
+        self.yield_pass.replace(false)
+    }
+}
+
+/// The slot running on this thread, read through a call the compiler
+/// cannot see into (see `switch_to`).
+#[inline(never)]
+fn current_after_switch() -> *const WorkerLocal {
+    super::current()
+}
+
+/// Where a pooled fiber starts: the worker loop, which it leaves only by
+/// switching to a ready fiber (and being freed).
+///
+/// # Safety
+///
+/// `arg` is the `WorkerLocal` of the slot running this thread.
+unsafe extern "C" fn fiber_main(arg: *mut ()) -> ! {
+    // SAFETY: `take_free` passes the running slot, which outlives the
+    // contexts it runs.
+    let local = unsafe { &*arg.cast::<WorkerLocal>() };
+    local.after_switch();
+    let run = std::panic::AssertUnwindSafe(|| local.run_loop());
+    let result = std::panic::catch_unwind(run);
+    // The loop never returns on a pooled fiber, and jobs catch their own
+    // panics: reaching this is a bug in spindle. Unwinding further would
+    // cross the context switch.
+    let what = if result.is_err() {
+        "panicked"
+    } else {
+        "returned"
+    };
+    eprintln!("spindle: a fiber's worker loop {what}; aborting");
+    std::process::abort()
+}
