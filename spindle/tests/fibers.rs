@@ -30,6 +30,10 @@ fn fib(n: u64) -> u64 {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
 fn joins_suspend_when_their_half_is_stolen_and_results_are_right() {
     let pool = Pool::builder().workers(2).fibers(16).build().unwrap();
     for _ in 0..20 {
@@ -44,6 +48,10 @@ fn joins_suspend_when_their_half_is_stolen_and_results_are_right() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
 fn a_waiting_job_resumes_on_its_own_thread_with_its_thread_locals() {
     thread_local! {
         static MARK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -91,6 +99,10 @@ fn a_waiting_job_resumes_on_its_own_thread_with_its_thread_locals() {
 /// first job's fiber is suspended, the second suspends on the lock, and
 /// both finish.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
 fn holding_a_lock_across_nested_work_does_not_deadlock() {
     within(60, "lock across nested work", || {
         let pool = Pool::builder().workers(2).fibers(8).build().unwrap();
@@ -125,6 +137,10 @@ fn holding_a_lock_across_nested_work_does_not_deadlock() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
 fn mutex_counts_right_under_contention_from_jobs_and_threads() {
     within(60, "mutex contention", || {
         let pool = Arc::new(Pool::builder().workers(2).fibers(8).build().unwrap());
@@ -164,6 +180,10 @@ fn mutex_counts_right_under_contention_from_jobs_and_threads() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
 fn auto_reset_event_releases_one_waiter_per_set() {
     within(60, "auto-reset event", || {
         let pool = Pool::builder().workers(2).fibers(16).build().unwrap();
@@ -224,6 +244,10 @@ fn manual_event_from_outside_threads_and_reset() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
 fn yield_lets_another_job_run_before_coming_back() {
     let pool = Pool::builder().workers(1).fibers(4).build().unwrap();
     for _ in 0..100 {
@@ -249,6 +273,10 @@ fn yield_lets_another_job_run_before_coming_back() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
 fn every_fiber_suspended_falls_back_to_helping_and_finishes() {
     within(60, "fallback", || {
         // One fiber per worker: the second waiter on a worker finds none
@@ -272,6 +300,10 @@ fn every_fiber_suspended_falls_back_to_helping_and_finishes() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
 fn dropping_the_pool_waits_for_suspended_fibers() {
     within(60, "shutdown", || {
         let finished = Arc::new(AtomicUsize::new(0));
@@ -297,6 +329,10 @@ fn dropping_the_pool_waits_for_suspended_fibers() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
 fn a_panic_on_a_fiber_reaches_the_joiner() {
     let pool = Pool::builder().workers(2).fibers(8).build().unwrap();
     for _ in 0..50 {

@@ -492,7 +492,9 @@ pub(crate) fn ensure_altstack() {
     }
 }
 
-#[cfg(test)]
+// Not under Miri: it runs no signal handlers, mmap guard pages or child
+// processes.
+#[cfg(all(test, not(miri)))]
 pub(super) mod tests {
     //! The handler's behaviour is only visible in a process that faults, so
     //! most tests here start this test binary again, running one test
@@ -678,6 +680,10 @@ pub(super) mod tests {
     /// A fault outside every guard goes on to the previous handler (std's)
     /// and then to the default action: death by SIGSEGV, no message.
     #[test]
+    #[cfg_attr(
+        spindle_asan,
+        ignore = "ASan's own SIGSEGV handler reports these faults"
+    )]
     fn other_faults_are_passed_on() {
         if child_mode().is_some() {
             let _stack = Stack::new(SIZE).unwrap(); // installs the handler
@@ -712,6 +718,10 @@ pub(super) mod tests {
     /// An overflow of a thread's own stack is still std's to report: our
     /// handler passes it on with its `siginfo`.
     #[test]
+    #[cfg_attr(
+        spindle_asan,
+        ignore = "ASan's own SIGSEGV handler reports these faults"
+    )]
     fn thread_stack_overflow_is_left_to_std() {
         if child_mode().is_some() {
             let _stack = Stack::new(SIZE).unwrap(); // installs the handler

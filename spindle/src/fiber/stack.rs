@@ -167,7 +167,8 @@ impl Drop for Stack {
     }
 }
 
-#[cfg(test)]
+// Not under Miri: it does not emulate mmap/mprotect.
+#[cfg(all(test, not(miri)))]
 mod tests {
     use super::*;
 

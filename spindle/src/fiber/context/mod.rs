@@ -18,5 +18,11 @@ pub(crate) const SUPPORTED: bool = cfg!(all(
     any(target_arch = "x86_64", target_arch = "aarch64")
 ));
 
-#[cfg(all(test, unix, any(target_arch = "x86_64", target_arch = "aarch64")))]
+// Not under Miri: it cannot run the context switch's assembly.
+#[cfg(all(
+    test,
+    not(miri),
+    unix,
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
 mod tests;
