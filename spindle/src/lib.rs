@@ -59,7 +59,7 @@ mod unwind;
 mod builder;
 #[cfg(not(loom))]
 mod counter;
-#[cfg(not(loom))]
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod error;
 #[cfg(not(loom))]
 mod event;
@@ -95,7 +95,6 @@ pub use builder::{
 };
 #[cfg(not(loom))]
 pub use counter::Counter;
-#[cfg(not(loom))]
 pub use error::Error;
 #[cfg(not(loom))]
 pub use event::Event;

@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! Fibers in a pool: waits that suspend, resume on the same worker, the
 //! lock-while-waiting pattern of rayon issue #592, yields, the fallback
 //! when every fiber is in use, and shutdown with suspended fibers.

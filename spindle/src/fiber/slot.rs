@@ -123,3 +123,56 @@ impl SlotFibers {
         self.ready_len.store(ready.len(), Ordering::Release);
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::job::{publish_waiter, StackJob};
+    use crate::latch::Latch;
+    use loom::thread;
+
+    /// A `join` whose second half was stolen, with fibers: the owner
+    /// suspends its fiber on the stack job (`prepare_fiber_wait`) while a
+    /// thief executes it; the worker loop then waits for the fiber to show
+    /// up in its ready queue (parking in between, as it does when idle).
+    ///
+    /// Catches: an executor that unparks the thread but does not queue the
+    /// fiber when `FIBER_WAITING` was set first (the owner parks forever),
+    /// a fiber queued twice, a fiber pointer read before it was written,
+    /// a ready-queue count read without the ordering that makes the entry
+    /// visible after the wake, and a result not visible once the fiber
+    /// resumes.
+    #[test]
+    fn stolen_stack_job_makes_the_suspended_fiber_ready_once() {
+        loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let fibers = SlotFibers::new(Vec::new(), parker.clone());
+            let job = StackJob::new(|| 5u32);
+            // SAFETY: `job` stays in this frame until its latch reads
+            // `DONE` and the executor is joined.
+            let job_ref = unsafe { job.as_job_ref() };
+            // SAFETY: not queued yet; `parker` outlives the executor.
+            unsafe { publish_waiter(job_ref, Arc::as_ptr(&parker)) };
+            // SAFETY: this thread is the job's only executor.
+            let executor = thread::spawn(move || unsafe { job_ref.execute() });
+            let root = fibers.root();
+            if job.latch().prepare_fiber_wait(root) {
+                // Suspended: the worker loop runs until the fiber is ready.
+                loop {
+                    if let Some(f) = fibers.pop_ready() {
+                        assert_eq!(f, root);
+                        break;
+                    }
+                    parker.park();
+                }
+            }
+            assert!(job.latch().probe());
+            assert_eq!(job.into_result(), 5);
+            executor.join().unwrap();
+            assert!(
+                fibers.pop_ready().is_none(),
+                "the fiber was made ready twice"
+            );
+        });
+    }
+}
