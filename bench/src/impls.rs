@@ -28,13 +28,23 @@ use std::time::{Duration, Instant};
 /// the result (panicking on a wrong one) and returns the time it took.
 pub struct Bench<'a> {
     pub name: &'static str,
+    /// Operations in one run; the report shows the time of one (the run's
+    /// time divided by `ops`, without rounding). 1 unless made by `per_op`.
+    pub ops: u32,
     pub run: Box<dyn FnMut() -> Duration + 'a>,
 }
 
 impl<'a> Bench<'a> {
     pub fn new(name: &'static str, run: impl FnMut() -> Duration + 'a) -> Self {
+        Self::per_op(name, 1, run)
+    }
+
+    /// A bench whose run performs `ops` operations, reported per operation.
+    pub fn per_op(name: &'static str, ops: u32, run: impl FnMut() -> Duration + 'a) -> Self {
+        assert!(ops >= 1);
         Bench {
             name,
+            ops,
             run: Box::new(run),
         }
     }

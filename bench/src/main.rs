@@ -1,5 +1,6 @@
-//! `spindle-bench`: compares spindle with rayon, chili, forte, tokio and
-//! crossbeam-deque on a handful of fork-join, spawn and deque workloads.
+//! `spindle-bench`: compares spindle with rayon, chili, forte, tokio,
+//! crossbeam-deque, corosensei and may on a handful of fork-join, spawn,
+//! deque and fiber workloads.
 //!
 //! ```text
 //! spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [WORKLOAD ...]
@@ -10,11 +11,13 @@
 //! implementations are interleaved round robin within each run so that
 //! machine noise hits all of them alike. Progress goes to stderr, one
 //! Markdown table per thread count goes to stdout, and `--json FILE` writes
-//! the raw numbers.
+//! the raw numbers. A few workloads (`fiber-switch`) report the time of one
+//! operation: a run's time divided by its operation count.
 //!
 //! `threads` counts every thread that runs jobs, a participating caller
-//! included (see `impls.rs`). The deque workloads ignore `--threads`: they
-//! always use one thread (`deque-pushpop`) or two (`deque-steal`).
+//! included (see `impls.rs`). The deque workloads and `fiber-switch` ignore
+//! `--threads`: they always use one thread (`deque-pushpop`,
+//! `fiber-switch`) or two (`deque-steal`), and run once.
 
 mod impls;
 mod report;
@@ -40,6 +43,8 @@ const WORKLOADS: &[&str] = &[
     "nqueens",
     "deque-pushpop",
     "deque-steal",
+    "fiber-switch",
+    "fiber-wait",
 ];
 
 /// Parsed command line.
@@ -168,7 +173,9 @@ fn measure(
     let results: Vec<Measurement> = benches
         .iter()
         .zip(times)
-        .map(|(bench, times)| Measurement::new(workload, bench.name, threads, &times))
+        .map(|(bench, times)| {
+            Measurement::new(workload, bench.name, threads, &times).per_op(bench.ops)
+        })
         .collect();
     let summary: Vec<String> = results
         .iter()
@@ -186,11 +193,12 @@ fn run(options: &Options) -> Vec<Measurement> {
     let warmup = if options.quick { 1 } else { 2 };
     let mut results = Vec::new();
 
-    // The deque workloads go first, while no pool exists yet: once grown,
-    // forte's pool keeps a heartbeat thread ticking every 100 µs for the rest
-    // of the process, which would disturb these one- and two-thread runs.
-    for &workload in options.workloads.iter().filter(|w| is_deque(w)) {
-        let (threads, benches) = workloads::deque::benches(workload);
+    // The fixed-thread workloads go first, while no pool exists yet: once
+    // grown, forte's pool keeps a heartbeat thread ticking every 100 µs for
+    // the rest of the process, which would disturb these one- and two-thread
+    // runs.
+    for &workload in options.workloads.iter().filter(|w| workloads::is_fixed(w)) {
+        let (threads, benches) = workloads::fixed_benches(workload);
         results.extend(measure(workload, threads, benches, warmup, options.runs));
     }
 
@@ -198,7 +206,7 @@ fn run(options: &Options) -> Vec<Measurement> {
         .workloads
         .iter()
         .copied()
-        .filter(|w| !is_deque(w))
+        .filter(|w| !workloads::is_fixed(w))
         .collect();
     if !pool_workloads.is_empty() {
         let data = workloads::Data::new(&pool_workloads);
@@ -215,10 +223,6 @@ fn run(options: &Options) -> Vec<Measurement> {
     // keep their order).
     results.sort_by_key(|m| WORKLOADS.iter().position(|w| *w == m.workload));
     results
-}
-
-fn is_deque(workload: &str) -> bool {
-    workload.starts_with("deque-")
 }
 
 fn main() -> ExitCode {

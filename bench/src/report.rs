@@ -5,8 +5,8 @@
 //! median`, so below 1.00 means faster than the reference:
 //! - `×serial`: reference is the `serial` row of the same workload;
 //! - `×best peer`: reference is the fastest peer (neither `serial` nor
-//!   `spindle`, nor the `split` ceiling) of the same workload and thread
-//!   count.
+//!   spindle in any setting, `spindle-nofiber` included, nor the `split`
+//!   ceiling) of the same workload and thread count.
 //!
 //! `split` (tree-sum, 2+ threads) is not a peer but a ceiling: the tree cut
 //! into equal parts summed by plain threads, no scheduler at all.
@@ -47,6 +47,16 @@ impl Measurement {
             median_ns,
             min_ns: ns[0],
             runs: ns.len(),
+        }
+    }
+
+    /// The same timings per operation, for runs of `ops` operations each.
+    pub fn per_op(self, ops: u32) -> Self {
+        let ops = f64::from(ops);
+        Measurement {
+            median_ns: self.median_ns / ops,
+            min_ns: self.min_ns / ops,
+            ..self
         }
     }
 }
@@ -97,7 +107,7 @@ pub fn markdown(results: &[Measurement]) -> String {
             let serial = same.iter().find(|o| o.imp == "serial").map(|o| o.median_ns);
             let best_peer = same
                 .iter()
-                .filter(|o| !matches!(o.imp, "serial" | "spindle" | "split"))
+                .filter(|o| !matches!(o.imp, "serial" | "split") && !o.imp.starts_with("spindle"))
                 .map(|o| o.median_ns)
                 .min_by(f64::total_cmp);
             let _ = writeln!(
@@ -114,7 +124,7 @@ pub fn markdown(results: &[Measurement]) -> String {
     }
     out.push_str(
         "\nRatios are time ratios (median / reference median): below 1.00 is faster. \
-         Best peer = fastest impl other than serial and spindle. \
+         Best peer = fastest impl other than serial and spindle (any setting). \
          `split` is a ceiling, not a peer: the work cut in equal parts \
          run by plain threads with no scheduler.\n",
     );

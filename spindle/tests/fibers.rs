@@ -165,7 +165,7 @@ fn mutex_counts_right_under_contention_from_jobs_and_threads() {
                     for _ in 0..100 {
                         let mut g = m.lock();
                         *g += 1;
-                        if *g % 97 == 0 {
+                        if (*g).is_multiple_of(97) {
                             spindle::yield_now(); // hold it across a switch
                         }
                     }

@@ -41,7 +41,7 @@ fn panics(id: usize) -> bool {
     x ^= x >> 31;
     x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^= x >> 29;
-    x % 100 == 0
+    x.is_multiple_of(100)
 }
 
 /// Per-job bookkeeping: how often each job ran and how often its panic

@@ -3,6 +3,8 @@
 
 pub mod deque;
 pub mod fib;
+pub mod fiber_switch;
+pub mod fiber_wait;
 pub mod nqueens;
 pub mod skynet;
 pub mod skynet_scope;
@@ -34,8 +36,23 @@ impl Data {
     }
 }
 
-/// The benches of a workload that runs on the pools (everything but the
-/// deque workloads).
+/// True for the workloads that ignore `--threads` and build what they run
+/// on themselves: the deque workloads and `fiber-switch`.
+pub fn is_fixed(workload: &str) -> bool {
+    workload.starts_with("deque-") || workload == "fiber-switch"
+}
+
+/// The thread count a fixed workload (see [`is_fixed`]) uses and its
+/// benches.
+pub fn fixed_benches(workload: &'static str) -> (usize, Vec<Bench<'static>>) {
+    match workload {
+        "fiber-switch" => fiber_switch::benches(),
+        deque => deque::benches(deque),
+    }
+}
+
+/// The benches of a workload that runs on the pools (every workload but
+/// the fixed ones).
 pub fn pool_benches<'a>(workload: &'static str, pools: &'a Pools, data: &Data) -> Vec<Bench<'a>> {
     match workload {
         "fib" => fib::benches(pools),
@@ -45,6 +62,7 @@ pub fn pool_benches<'a>(workload: &'static str, pools: &'a Pools, data: &Data) -
         "skynet" => skynet::benches(pools),
         "nqueens" => nqueens::benches(pools),
         "skynet-scope" => skynet_scope::benches(pools),
+        "fiber-wait" => fiber_wait::benches(pools),
         other => unreachable!("not a pool workload: {other}"),
     }
 }

@@ -14,7 +14,7 @@ impl WorkerLocal {
     pub(crate) fn find_local(&self) -> Option<JobRef> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % INJECTOR_TICK == 0 {
+        if tick.is_multiple_of(INJECTOR_TICK) {
             if let Some(job) = self.pop_injector() {
                 return Some(job);
             }

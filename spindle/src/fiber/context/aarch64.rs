@@ -92,11 +92,15 @@ const _: () = assert!(OFF_FPCR == OFF_D14 + 16 && FRAME_SIZE == OFF_FPCR + 16);
 // The pair offsets are immediates scaled by 8 with a 7-bit signed range:
 // multiples of 8 in [-512, 504]. That covers the pre-indexed `-FRAME_SIZE`
 // and the post-indexed `FRAME_SIZE` as well.
-const _: () =
-    assert!(OFF_D14 % 8 == 0 && OFF_D14 <= 504 && FRAME_SIZE % 8 == 0 && FRAME_SIZE <= 504);
+const _: () = assert!(
+    OFF_D14.is_multiple_of(8)
+        && OFF_D14 <= 504
+        && FRAME_SIZE.is_multiple_of(8)
+        && FRAME_SIZE <= 504
+);
 // sp must be 16-byte aligned whenever it is used to access memory: the
 // frame is reserved in one step, so its size must keep the alignment.
-const _: () = assert!(FRAME_SIZE % 16 == 0);
+const _: () = assert!(FRAME_SIZE.is_multiple_of(16));
 
 /// FPCR at process start on Linux: round to nearest, no flush-to-zero, no
 /// default NaN, no traps.

@@ -59,7 +59,7 @@ const _: () = assert!(OFF_MXCSR == OFF_RBP + 8 && OFF_X87_CW == OFF_MXCSR + 4);
 const _: () = assert!(OFF_RET == OFF_MXCSR + 8 && FRAME_SIZE == OFF_RET + 8);
 // The stack is 16-byte aligned before a `call`; the call pushes 8 bytes,
 // and the frame must keep `sp + FRAME_SIZE` aligned (see `init`).
-const _: () = assert!(FRAME_SIZE % 16 == 0);
+const _: () = assert!(FRAME_SIZE.is_multiple_of(16));
 
 /// MXCSR at process start: all exceptions masked, round to nearest.
 const MXCSR_DEFAULT: u32 = 0x1F80;
