@@ -64,7 +64,14 @@ pub(crate) struct WorkerLocal {
     index: usize,
     registry: NonNull<Registry>,
     deque: deque::Worker<JobHeader>,
-    private: PrivateStack,
+    /// The running context's private stack of `join` second halves: each
+    /// context (the root, every pooled fiber) has its own, because a
+    /// suspended fiber's active joins must not interleave with those of the
+    /// contexts that run meanwhile. Points into `privates`.
+    private: Cell<NonNull<PrivateStack>>,
+    /// `[0]` the root's, `[i]` pooled fiber `i`'s. Boxed: `private` points
+    /// into it and the slot is moved after construction.
+    privates: Box<[PrivateStack]>,
     pub(crate) cache: JobCache,
     parker: *const Parker,
     counters: *const SlotCounters,
@@ -106,6 +113,8 @@ impl WorkerLocal {
         cache: JobCache,
         fibers: Option<&SlotFibers>,
     ) -> Self {
+        let contexts = 1 + fibers.map_or(0, SlotFibers::pooled_count);
+        let privates: Box<[PrivateStack]> = (0..contexts).map(|_| PrivateStack::new()).collect();
         Self {
             fibers: fibers.map(NonNull::from),
             current: Cell::new(fibers.map(SlotFibers::root)),
@@ -115,13 +124,27 @@ impl WorkerLocal {
             index,
             registry: NonNull::from(registry),
             deque,
-            private: PrivateStack::new(),
+            private: Cell::new(NonNull::from(&privates[0])),
+            privates,
             cache,
             parker: &**registry.sleep.parker(index),
             counters: registry.counters(index),
             rng: XorShift::new(index as u64 + 1),
             tick: Cell::new(0),
         }
+    }
+
+    /// The running context's private stack.
+    #[inline(always)]
+    pub(crate) fn private(&self) -> &PrivateStack {
+        // SAFETY: it points into `privates`, a boxed slice this slot owns
+        // and never resizes.
+        unsafe { self.private.get().as_ref() }
+    }
+
+    /// Makes fiber `id`'s private stack (0: the root's) the running one.
+    pub(crate) fn set_private(&self, id: u32) {
+        self.private.set(NonNull::from(&self.privates[id as usize]));
     }
 
     #[inline(always)]
@@ -209,7 +232,7 @@ impl WorkerLocal {
     /// deque, where thieves can take it.
     #[inline(never)]
     fn promote(&self) {
-        if let Some(job) = self.private.take_oldest() {
+        if let Some(job) = self.private().take_oldest() {
             // SAFETY: the private stack holds only `join` stack jobs, which
             // this slot's thread waits for (see `private.rs`), in no queue;
             // our parker lives in the registry, which outlives every thread
@@ -230,7 +253,9 @@ impl WorkerLocal {
     fn promote_if_starved(&self) {
         // Cheapest test first: while every thread is busy, the deque's
         // ends are never read.
-        if self.private.has_private() && self.registry().sleep.wants_work() && self.deque.is_empty()
+        if self.private().has_private()
+            && self.registry().sleep.wants_work()
+            && self.deque.is_empty()
         {
             self.promote();
         }
@@ -244,7 +269,7 @@ impl WorkerLocal {
     /// Moves whatever is left in this slot's deque to the injector; the
     /// participant slot does this when its borrowing thread leaves.
     pub(crate) fn flush_to_injector(&self) {
-        debug_assert!(self.private.is_empty());
+        debug_assert!(self.private().is_empty());
         if self.deque.is_empty() {
             return;
         }

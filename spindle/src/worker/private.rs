@@ -10,6 +10,10 @@
 //! worker's Chase-Lev deque, where thieves take them from the top. Only the
 //! owner touches this stack.
 //!
+//! With fibers, every context of the slot (the thread's own stack, each
+//! pooled fiber) has its own private stack: a fiber suspended inside nested
+//! joins keeps its entries while other contexts push and pop theirs.
+//!
 //! `join` pushes its second half at index `i = len` and, after running its
 //! first half, asks [`PrivateStack::pop_if_private`] whether index `i` is
 //! still private. Nested joins are balanced, so `len == i + 1` then. Since
