@@ -494,7 +494,7 @@ pub(crate) fn ensure_altstack() {
 
 // Not under Miri: it runs no signal handlers, mmap guard pages or child
 // processes.
-#[cfg(all(test, not(miri)))]
+#[cfg(all(test, not(miri), not(loom)))]
 pub(super) mod tests {
     //! The handler's behaviour is only visible in a process that faults, so
     //! most tests here start this test binary again, running one test

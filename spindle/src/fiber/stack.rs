@@ -168,7 +168,7 @@ impl Drop for Stack {
 }
 
 // Not under Miri: it does not emulate mmap/mprotect.
-#[cfg(all(test, not(miri)))]
+#[cfg(all(test, not(miri), not(loom)))]
 mod tests {
     use super::*;
 

@@ -67,10 +67,10 @@ pub(crate) struct WorkerLocal {
     /// The running context's private stack of `join` second halves: each
     /// context (the root, every pooled fiber) has its own, because a
     /// suspended fiber's active joins must not interleave with those of the
-    /// contexts that run meanwhile. Points into `privates`.
-    private: Cell<NonNull<PrivateStack>>,
-    /// `[0]` the root's, `[i]` pooled fiber `i`'s. Boxed: `private` points
-    /// into it and the slot is moved after construction.
+    /// contexts that run meanwhile. An index into `privates` (not a
+    /// pointer: the slot moves after construction).
+    private: Cell<u32>,
+    /// `[0]` the root's, `[i]` pooled fiber `i`'s.
     privates: Box<[PrivateStack]>,
     pub(crate) cache: JobCache,
     parker: *const Parker,
@@ -124,7 +124,7 @@ impl WorkerLocal {
             index,
             registry: NonNull::from(registry),
             deque,
-            private: Cell::new(NonNull::from(&privates[0])),
+            private: Cell::new(0),
             privates,
             cache,
             parker: &**registry.sleep.parker(index),
@@ -137,14 +137,17 @@ impl WorkerLocal {
     /// The running context's private stack.
     #[inline(always)]
     pub(crate) fn private(&self) -> &PrivateStack {
-        // SAFETY: it points into `privates`, a boxed slice this slot owns
-        // and never resizes.
-        unsafe { self.private.get().as_ref() }
+        let id = self.private.get() as usize;
+        debug_assert!(id < self.privates.len());
+        // SAFETY: `set_private` only stores ids of this slot's contexts, and
+        // `privates` has one entry per context (built in `new`).
+        unsafe { self.privates.get_unchecked(id) }
     }
 
     /// Makes fiber `id`'s private stack (0: the root's) the running one.
     pub(crate) fn set_private(&self, id: u32) {
-        self.private.set(NonNull::from(&self.privates[id as usize]));
+        assert!((id as usize) < self.privates.len(), "fiber of another slot");
+        self.private.set(id);
     }
 
     #[inline(always)]

@@ -21,6 +21,7 @@ pub(crate) const SUPPORTED: bool = cfg!(all(
 // Not under Miri: it cannot run the context switch's assembly.
 #[cfg(all(
     test,
+    not(loom),
     not(miri),
     unix,
     any(target_arch = "x86_64", target_arch = "aarch64")
