@@ -1,6 +1,8 @@
 //! Completion signals that a waiting slot can sleep on.
 //!
-//! A latch is set once by whoever finishes the work. A waiter first helps
+//! A latch is set once by whoever finishes the work. A waiter on a slot
+//! with fibers calls [`Latch::prepare_fiber_wait`] and suspends its fiber;
+//! the setter makes that fiber ready again. Otherwise the waiter helps
 //! (runs other jobs); when there is nothing to help with, it calls
 //! [`Latch::prepare_sleep`], which records that the setter must unpark it,
 //! and then sleeps through the pool's sleep protocol. The setter must read

@@ -16,7 +16,7 @@
 //! afresh at [`fiber_main`].
 
 use super::WorkerLocal;
-use crate::fiber::{context, FiberRef};
+use crate::fiber::{context, FiberRef, SlotFibers};
 use crate::latch::Latch;
 
 impl WorkerLocal {
@@ -26,6 +26,14 @@ impl WorkerLocal {
         self.fibers.is_some()
     }
 
+    /// This slot's fibers, if it has any.
+    #[inline(always)]
+    fn slot_fibers(&self) -> Option<&SlotFibers> {
+        // SAFETY: the slot's fibers live in the registry, which outlives
+        // the slot (`WorkerLocal::new`'s contract).
+        self.fibers.map(|f| unsafe { f.as_ref() })
+    }
+
     /// The running context. Only with fibers.
     fn current_fiber(&self) -> FiberRef {
         self.current.get().expect("spindle: slot without fibers")
@@ -33,9 +41,8 @@ impl WorkerLocal {
 
     /// True if the running context is the thread's own stack.
     pub(crate) fn on_root(&self) -> bool {
-        match (self.fibers, self.current.get()) {
-            // SAFETY: the slot's fibers outlive the slot (`fibers` field).
-            (Some(f), Some(cur)) => unsafe { f.as_ref() }.root() == cur,
+        match (self.slot_fibers(), self.current.get()) {
+            (Some(f), Some(cur)) => f.root() == cur,
             _ => true,
         }
     }
@@ -43,17 +50,14 @@ impl WorkerLocal {
     /// True if some fiber of this slot is ready to resume.
     #[inline(always)]
     pub(crate) fn has_ready_fiber(&self) -> bool {
-        // SAFETY: as in `on_root`.
-        self.fibers
-            .is_some_and(|f| unsafe { f.as_ref() }.has_ready())
+        self.slot_fibers().is_some_and(SlotFibers::has_ready)
     }
 
     /// True if every pooled fiber is free: nothing of this slot is
     /// suspended except, possibly, the running context.
     pub(crate) fn all_fibers_free(&self) -> bool {
-        match self.fibers {
-            // SAFETY: as in `on_root`.
-            Some(f) => self.free.borrow().len() == unsafe { f.as_ref() }.pooled_count(),
+        match self.slot_fibers() {
+            Some(f) => self.free.borrow().len() == f.pooled_count(),
             None => true,
         }
     }
@@ -89,8 +93,7 @@ impl WorkerLocal {
     }
 
     fn pop_ready(&self) -> Option<FiberRef> {
-        // SAFETY: as in `on_root`.
-        self.fibers.and_then(|f| unsafe { f.as_ref() }.pop_ready())
+        self.slot_fibers().and_then(SlotFibers::pop_ready)
     }
 
     /// A free pooled fiber, set up to start the worker loop.
@@ -132,9 +135,8 @@ impl WorkerLocal {
                 // Set meanwhile: stay.
                 if fresh {
                     self.free.borrow_mut().push(next);
-                } else if let Some(f) = self.fibers {
-                    // SAFETY: as in `on_root`.
-                    unsafe { f.as_ref() }.unpop_ready(next);
+                } else if let Some(f) = self.slot_fibers() {
+                    f.unpop_ready(next);
                 }
                 return true;
             }
@@ -199,8 +201,7 @@ impl WorkerLocal {
             return false;
         };
         if self.on_root() {
-            // SAFETY: as in `on_root`.
-            let fibers = unsafe { self.fibers.expect("ready fiber without fibers").as_ref() };
+            let fibers = self.slot_fibers().expect("ready fiber without fibers");
             fibers.requeue(self.current_fiber());
             // SAFETY: `next` is ready; the root is requeued.
             unsafe { self.switch_to(next, false) };
@@ -220,8 +221,7 @@ impl WorkerLocal {
                 None => self.take_free().inspect(|_| self.yield_pass.set(true)),
             };
             if let Some(next) = next {
-                // SAFETY: as in `on_root`.
-                let fibers = unsafe { self.fibers.expect("checked").as_ref() };
+                let fibers = self.slot_fibers().expect("checked");
                 fibers.requeue(self.current_fiber());
                 // SAFETY: `next` is ready or fresh; we are requeued.
                 unsafe { self.switch_to(next, false) };
