@@ -170,7 +170,7 @@ impl WorkerLocal {
             self.pending_free.set(Some(cur));
         }
         self.current.set(Some(next));
-        self.set_private(next.get().id);
+        self.swap_private(cur.get().id, next.get().id);
         self.counters().fiber_switches.bump();
         // SAFETY: `cur.sp` is this thread's to write; `next.sp` was saved by
         // its own suspension or set up by `take_free` (caller's contract),

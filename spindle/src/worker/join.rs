@@ -63,7 +63,7 @@ impl WorkerLocal {
         // unexecuted (`pop_if_private`) or its latch is set (`wait_until`);
         // the guard below keeps that true on unwinding.
         let b_ref = unsafe { job_b.as_job_ref() };
-        let index = self.private().push(b_ref);
+        let index = self.private.push(b_ref);
         match index {
             Some(_) => self.promote_if_starved(),
             None => {
@@ -82,7 +82,7 @@ impl WorkerLocal {
         let ra = a();
         core::mem::forget(guard);
         if let Some(i) = index {
-            if self.private().pop_if_private(i) {
+            if self.private.pop_if_private(i) {
                 return (ra, job_b.run_inline());
             }
         }
@@ -136,7 +136,7 @@ where
 {
     fn drop(&mut self) {
         let private = match self.index {
-            Some(i) => self.worker.private().pop_if_private(i),
+            Some(i) => self.worker.private.pop_if_private(i),
             None => false,
         };
         let result = if private {

@@ -64,14 +64,16 @@ pub(crate) struct WorkerLocal {
     index: usize,
     registry: NonNull<Registry>,
     deque: deque::Worker<JobHeader>,
-    /// The running context's private stack of `join` second halves: each
+    /// The running context's private stack of `join` second halves. Each
     /// context (the root, every pooled fiber) has its own, because a
     /// suspended fiber's active joins must not interleave with those of the
-    /// contexts that run meanwhile. An index into `privates` (not a
-    /// pointer: the slot moves after construction).
-    private: Cell<u32>,
-    /// `[0]` the root's, `[i]` pooled fiber `i`'s.
-    privates: Box<[PrivateStack]>,
+    /// contexts that run meanwhile: a switch saves the running context's
+    /// entries to `saved_privates` and restores the next one's, so `join`
+    /// keeps finding its stack at a fixed offset in the slot.
+    private: PrivateStack,
+    /// `[0]` the root's, `[i]` pooled fiber `i`'s entries while it is not
+    /// running. Empty without fibers.
+    saved_privates: Box<[PrivateStack]>,
     pub(crate) cache: JobCache,
     parker: *const Parker,
     counters: *const SlotCounters,
@@ -113,8 +115,8 @@ impl WorkerLocal {
         cache: JobCache,
         fibers: Option<&SlotFibers>,
     ) -> Self {
-        let contexts = 1 + fibers.map_or(0, SlotFibers::pooled_count);
-        let privates: Box<[PrivateStack]> = (0..contexts).map(|_| PrivateStack::new()).collect();
+        let contexts = fibers.map_or(0, |f| 1 + f.pooled_count());
+        let saved_privates = (0..contexts).map(|_| PrivateStack::new()).collect();
         Self {
             fibers: fibers.map(NonNull::from),
             current: Cell::new(fibers.map(SlotFibers::root)),
@@ -124,8 +126,8 @@ impl WorkerLocal {
             index,
             registry: NonNull::from(registry),
             deque,
-            private: Cell::new(0),
-            privates,
+            private: PrivateStack::new(),
+            saved_privates,
             cache,
             parker: &**registry.sleep.parker(index),
             counters: registry.counters(index),
@@ -134,20 +136,11 @@ impl WorkerLocal {
         }
     }
 
-    /// The running context's private stack.
-    #[inline(always)]
-    pub(crate) fn private(&self) -> &PrivateStack {
-        let id = self.private.get() as usize;
-        debug_assert!(id < self.privates.len());
-        // SAFETY: `set_private` only stores ids of this slot's contexts, and
-        // `privates` has one entry per context (built in `new`).
-        unsafe { self.privates.get_unchecked(id) }
-    }
-
-    /// Makes fiber `id`'s private stack (0: the root's) the running one.
-    pub(crate) fn set_private(&self, id: u32) {
-        assert!((id as usize) < self.privates.len(), "fiber of another slot");
-        self.private.set(id);
+    /// On a switch from context `from` to context `to` (fiber ids, 0 the
+    /// root): keeps `from`'s private entries aside and brings back `to`'s.
+    pub(crate) fn swap_private(&self, from: u32, to: u32) {
+        self.saved_privates[from as usize].copy_from(&self.private);
+        self.private.copy_from(&self.saved_privates[to as usize]);
     }
 
     #[inline(always)]
@@ -235,7 +228,7 @@ impl WorkerLocal {
     /// deque, where thieves can take it.
     #[inline(never)]
     fn promote(&self) {
-        if let Some(job) = self.private().take_oldest() {
+        if let Some(job) = self.private.take_oldest() {
             // SAFETY: the private stack holds only `join` stack jobs, which
             // this slot's thread waits for (see `private.rs`), in no queue;
             // our parker lives in the registry, which outlives every thread
@@ -256,9 +249,7 @@ impl WorkerLocal {
     fn promote_if_starved(&self) {
         // Cheapest test first: while every thread is busy, the deque's
         // ends are never read.
-        if self.private().has_private()
-            && self.registry().sleep.wants_work()
-            && self.deque.is_empty()
+        if self.private.has_private() && self.registry().sleep.wants_work() && self.deque.is_empty()
         {
             self.promote();
         }
@@ -272,7 +263,7 @@ impl WorkerLocal {
     /// Moves whatever is left in this slot's deque to the injector; the
     /// participant slot does this when its borrowing thread leaves.
     pub(crate) fn flush_to_injector(&self) {
-        debug_assert!(self.private().is_empty());
+        debug_assert!(self.private.is_empty());
         if self.deque.is_empty() {
             return;
         }

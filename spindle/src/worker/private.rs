@@ -91,6 +91,17 @@ impl PrivateStack {
         }
     }
 
+    /// Makes this stack a copy of `other` (its live entries only): how a
+    /// context switch keeps each context's entries apart.
+    pub(crate) fn copy_from(&self, other: &PrivateStack) {
+        let len = other.len.get();
+        self.head.set(other.head.get());
+        self.len.set(len);
+        for (dst, src) in self.slots.iter().zip(&other.slots).take(len) {
+            dst.set(src.get());
+        }
+    }
+
     /// True if no join is active on this worker.
     pub(crate) fn is_empty(&self) -> bool {
         self.len.get() == 0
