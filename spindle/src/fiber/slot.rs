@@ -20,7 +20,10 @@ use crate::sync::{Arc, AtomicUsize, Ordering};
 use crate::SpinLock;
 
 /// The fibers of one worker slot. Shared: wakers on any thread push to
-/// `ready`; everything else is the owner's.
+/// `ready`; everything else is the owner's. The owner moves woken fibers
+/// to its own lock-free list (`WorkerLocal::ready_local`) before it
+/// resumes them, and a yield requeues itself only there: a switch between
+/// the owner's own ready fibers takes no lock.
 pub(crate) struct SlotFibers {
     /// `[0]` is the thread's own stack; `[1..]` the pooled fibers.
     table: Box<[Fiber]>,
@@ -97,30 +100,15 @@ impl SlotFibers {
         self.parker.unpark();
     }
 
-    /// The oldest ready fiber, if any. Owner only.
-    pub(crate) fn pop_ready(&self) -> Option<FiberRef> {
+    /// Moves every queued fiber, oldest first, to the back of `into` (the
+    /// owner's local ready list). Owner only.
+    pub(crate) fn take_ready(&self, into: &mut VecDeque<FiberRef>) {
         if !self.has_ready() {
-            return None;
+            return;
         }
         let mut ready = self.ready.lock();
-        let f = ready.pop_front();
-        self.ready_len.store(ready.len(), Ordering::Release);
-        f
-    }
-
-    /// Puts back a fiber popped by `pop_ready` and not resumed. Owner only.
-    pub(crate) fn unpop_ready(&self, fiber: FiberRef) {
-        let mut ready = self.ready.lock();
-        ready.push_front(fiber);
-        self.ready_len.store(ready.len(), Ordering::Release);
-    }
-
-    /// Queues one of the slot's own fibers at the back without waking
-    /// anyone (a yield: the owner is awake). Owner only.
-    pub(crate) fn requeue(&self, fiber: FiberRef) {
-        let mut ready = self.ready.lock();
-        ready.push_back(fiber);
-        self.ready_len.store(ready.len(), Ordering::Release);
+        into.extend(ready.drain(..));
+        self.ready_len.store(0, Ordering::Release);
     }
 }
 
@@ -158,21 +146,23 @@ mod loom_tests {
             let root = fibers.root();
             if job.latch().prepare_fiber_wait(root) {
                 // Suspended: the worker loop runs until the fiber is ready.
+                let mut local = VecDeque::new();
                 loop {
-                    if let Some(f) = fibers.pop_ready() {
+                    fibers.take_ready(&mut local);
+                    if let Some(f) = local.pop_front() {
                         assert_eq!(f, root);
                         break;
                     }
                     parker.park();
                 }
+                assert!(local.is_empty(), "the fiber was made ready twice");
             }
             assert!(job.latch().probe());
             assert_eq!(job.into_result(), 5);
             executor.join().unwrap();
-            assert!(
-                fibers.pop_ready().is_none(),
-                "the fiber was made ready twice"
-            );
+            let mut late = VecDeque::new();
+            fibers.take_ready(&mut late);
+            assert!(late.is_empty(), "the fiber was made ready twice");
         });
     }
 }

@@ -50,7 +50,8 @@ impl WorkerLocal {
     /// True if some fiber of this slot is ready to resume.
     #[inline(always)]
     pub(crate) fn has_ready_fiber(&self) -> bool {
-        self.slot_fibers().is_some_and(SlotFibers::has_ready)
+        self.slot_fibers()
+            .is_some_and(|f| f.has_ready() || !self.ready_local.borrow().is_empty())
     }
 
     /// True if every pooled fiber is free: nothing of this slot is
@@ -92,8 +93,20 @@ impl WorkerLocal {
         self.has_fibers() && (self.has_ready_fiber() || !self.free.borrow().is_empty())
     }
 
+    /// The oldest ready fiber: those woken from anywhere are moved behind
+    /// the owner's own (yielders) first, so every ready fiber is taken in
+    /// the order it joined the local list.
     fn pop_ready(&self) -> Option<FiberRef> {
-        self.slot_fibers().and_then(SlotFibers::pop_ready)
+        let fibers = self.slot_fibers()?;
+        let mut local = self.ready_local.borrow_mut();
+        fibers.take_ready(&mut local);
+        local.pop_front()
+    }
+
+    /// Queues one of the slot's own fibers as ready, at the back, without
+    /// waking anyone (the owner is awake) and without a lock.
+    fn requeue(&self, fiber: FiberRef) {
+        self.ready_local.borrow_mut().push_back(fiber);
     }
 
     /// A free pooled fiber, set up to start the worker loop.
@@ -135,8 +148,8 @@ impl WorkerLocal {
                 // Set meanwhile: stay.
                 if fresh {
                     self.free.borrow_mut().push(next);
-                } else if let Some(f) = self.slot_fibers() {
-                    f.unpop_ready(next);
+                } else {
+                    self.ready_local.borrow_mut().push_front(next);
                 }
                 return true;
             }
@@ -201,8 +214,7 @@ impl WorkerLocal {
             return false;
         };
         if self.on_root() {
-            let fibers = self.slot_fibers().expect("ready fiber without fibers");
-            fibers.requeue(self.current_fiber());
+            self.requeue(self.current_fiber());
             // SAFETY: `next` is ready; the root is requeued.
             unsafe { self.switch_to(next, false) };
         } else {
@@ -221,8 +233,7 @@ impl WorkerLocal {
                 None => self.take_free().inspect(|_| self.yield_pass.set(true)),
             };
             if let Some(next) = next {
-                let fibers = self.slot_fibers().expect("checked");
-                fibers.requeue(self.current_fiber());
+                self.requeue(self.current_fiber());
                 // SAFETY: `next` is ready or fresh; we are requeued.
                 unsafe { self.switch_to(next, false) };
                 return;

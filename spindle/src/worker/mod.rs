@@ -18,6 +18,7 @@ mod wait;
 
 use core::cell::{Cell, RefCell};
 use core::ptr::{self, NonNull};
+use std::collections::VecDeque;
 
 pub(crate) use main_loop::run_worker;
 pub(crate) use private::PrivateStack;
@@ -87,6 +88,10 @@ pub(crate) struct WorkerLocal {
     current: Cell<Option<FiberRef>>,
     /// Pooled fibers not in use.
     free: RefCell<Vec<FiberRef>>,
+    /// Ready fibers, oldest first: the owner's own requeues (yields) and
+    /// the fibers it moved here from the slot's shared queue. Never
+    /// allocates after construction (capacity: every context once).
+    ready_local: RefCell<VecDeque<FiberRef>>,
     /// A fiber that switched away for good, returned to `free` by the
     /// context it switched to (see `fibers.rs`).
     pending_free: Cell<Option<FiberRef>>,
@@ -121,6 +126,7 @@ impl WorkerLocal {
             fibers: fibers.map(NonNull::from),
             current: Cell::new(fibers.map(SlotFibers::root)),
             free: RefCell::new(fibers.map(|f| f.pooled().collect()).unwrap_or_default()),
+            ready_local: RefCell::new(VecDeque::with_capacity(contexts)),
             pending_free: Cell::new(None),
             yield_pass: Cell::new(false),
             index,

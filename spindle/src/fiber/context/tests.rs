@@ -168,6 +168,62 @@ fn mxcsr_is_per_context() {
     assert_eq!(read_mxcsr(), before);
 }
 
+/// The x87 control word belongs to the context too, and is restored even
+/// when MXCSR is the same on both sides.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn x87_control_word_is_per_context() {
+    use core::arch::asm;
+    fn read_cw() -> u16 {
+        let mut v = 0u16;
+        // SAFETY: fnstcw stores 2 bytes to the given address.
+        unsafe { asm!("fnstcw [{}]", in(reg) &mut v, options(nostack)) };
+        v
+    }
+    fn write_cw(v: u16) {
+        // SAFETY: fldcw loads a control word; all exceptions stay masked.
+        unsafe { asm!("fldcw [{}]", in(reg) &v, options(nostack)) };
+    }
+    struct Ctx {
+        main_sp: *mut u8,
+        fiber_sp: *mut u8,
+        seen: u16,
+    }
+    // 24-bit precision (bits 8-9 = 00), exceptions masked.
+    const SINGLE: u16 = 0x007F;
+    unsafe extern "C" fn entry(arg: *mut ()) -> ! {
+        let c = arg.cast::<Ctx>();
+        write_cw(SINGLE);
+        // SAFETY: as in `ping_pong_entry`.
+        unsafe { switch(&raw mut (*c).fiber_sp, (*c).main_sp) };
+        // SAFETY: as above.
+        unsafe {
+            (*c).seen = read_cw();
+            switch(&raw mut (*c).fiber_sp, (*c).main_sp);
+        }
+        std::process::abort()
+    }
+    let before = read_cw();
+    assert_ne!(before, SINGLE);
+    let mut stack = TestStack::new();
+    let mut c = Ctx {
+        main_sp: ptr::null_mut(),
+        fiber_sp: ptr::null_mut(),
+        seen: 0,
+    };
+    let cp: *mut Ctx = &mut c;
+    // SAFETY: unused stack, outlives the context.
+    unsafe {
+        (*cp).fiber_sp = init(stack.top(), entry, cp.cast());
+        switch(&raw mut (*cp).main_sp, (*cp).fiber_sp);
+    }
+    assert_eq!(read_cw(), before, "the fiber's x87 precision leaked out");
+    // SAFETY: as above.
+    unsafe { switch(&raw mut (*cp).main_sp, (*cp).fiber_sp) };
+    assert_eq!(c.seen, SINGLE, "the fiber's x87 precision was lost");
+    assert_eq!(read_cw(), before);
+}
+
 /// The AArch64 counterpart of `mxcsr_is_per_context`: the FPCR rounding
 /// mode set inside the fiber does not leak out, and comes back when it
 /// resumes.
@@ -228,3 +284,4 @@ fn fpcr_is_per_context() {
     );
     assert_eq!(read_fpcr(), before);
 }
+
