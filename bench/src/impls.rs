@@ -18,10 +18,20 @@
 //! - tokio: `worker_threads(T)`, the workload spawned as a task from
 //!   `block_on` (the blocking caller runs no tasks).
 //!
+//! The async workloads run a root future on each runtime from the bench
+//! thread:
+//! - spindle ([`Spindle::block_on`]): for T >= 2, `Pool::block_on` on the
+//!   `T - 1` workers, the calling thread running jobs while the root is
+//!   pending (as in `install`); for T == 1, the root is handed to the single
+//!   worker with `Pool::spawn_async`, the bench thread blocking on a channel.
+//! - tokio: `Runtime::block_on` on the `T` workers; the calling thread polls
+//!   the root future only (it runs no spawned task).
+//!
 //! Pools are built once per thread count, outside timing, and reused.
 
+use std::future::Future;
 use std::num::NonZeroUsize;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// One implementation of a workload: `run` performs the work once, checks
@@ -71,7 +81,7 @@ static FORTE: forte::ThreadPool = forte::ThreadPool::new();
 
 /// spindle with the thread-count convention above.
 pub struct Spindle {
-    pool: spindle::Pool,
+    pool: Arc<spindle::Pool>,
     threads: usize,
 }
 
@@ -88,6 +98,30 @@ impl Spindle {
                 .expect("spindle dropped the job without running it")
         } else {
             self.pool.install(f)
+        }
+    }
+
+    /// Runs the future that `root` makes, with exactly `threads` threads
+    /// running jobs, and returns its output. `root` gets the pool, to spawn
+    /// onto it: the root future may run on the calling thread, which is no
+    /// worker of the pool.
+    pub fn block_on<Fut>(&self, root: impl FnOnce(Arc<spindle::Pool>) -> Fut) -> Fut::Output
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let future = root(self.pool.clone());
+        if self.threads == 1 {
+            let (tx, rx) = mpsc::channel();
+            // Detached: the result comes back through the channel.
+            drop(self.pool.spawn_async(async move {
+                // The receiver outlives the task: the bench thread is blocked in recv.
+                let _ = tx.send(future.await);
+            }));
+            rx.recv()
+                .expect("spindle dropped the root task without finishing it")
+        } else {
+            self.pool.block_on(future)
         }
     }
 }
@@ -127,7 +161,7 @@ impl Pools {
             .expect("building the tokio runtime");
         Pools {
             spindle: Spindle {
-                pool: spindle,
+                pool: Arc::new(spindle),
                 threads,
             },
             rayon,

@@ -1,6 +1,7 @@
 //! `spindle-bench`: compares spindle with rayon, chili, forte, tokio,
 //! crossbeam-deque, corosensei and may on a handful of fork-join, spawn,
-//! deque and fiber workloads.
+//! deque, fiber and async-task workloads (the `async-*` ones compare
+//! spindle's async tasks with tokio's).
 //!
 //! ```text
 //! spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [WORKLOAD ...]
@@ -45,6 +46,11 @@ const WORKLOADS: &[&str] = &[
     "deque-steal",
     "fiber-switch",
     "fiber-wait",
+    "async-spawn-many",
+    "async-yield-many",
+    "async-ping-pong",
+    "async-chained-spawn",
+    "async-skynet",
 ];
 
 /// Parsed command line.

@@ -79,6 +79,8 @@ mod scope;
 mod spawn;
 #[cfg(not(loom))]
 mod stats;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
+mod task;
 #[cfg(not(loom))]
 mod wait_queue;
 #[cfg(not(loom))]
@@ -111,6 +113,8 @@ pub use spawn::spawn;
 pub use spin_lock::{SpinLock, SpinLockGuard};
 #[cfg(not(loom))]
 pub use stats::{Stats, WorkerStats};
+#[cfg(not(loom))]
+pub use task::{spawn_async, yield_async, JobError, JoinHandle, YieldAsync};
 #[cfg(not(loom))]
 pub use yield_now::yield_now;
 

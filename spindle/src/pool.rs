@@ -137,6 +137,25 @@ impl Pool {
         }
     }
 
+    /// Runs `f` on this thread with a slot of this pool: the caller's own if
+    /// it is a worker here, else the participant slot if free (`None` if
+    /// another thread holds it).
+    pub(crate) fn with_local<R>(&self, f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
+        // SAFETY: `CURRENT` points to a live slot run by this thread.
+        if let Some(w) = unsafe { worker::current().as_ref() } {
+            if core::ptr::eq(w.registry(), &*self.registry) {
+                return f(Some(w));
+            }
+        }
+        match self.registry.claim_participant() {
+            Some(local) => {
+                let guard = Participant::enter(&self.registry, local);
+                f(Some(guard.local()))
+            }
+            None => f(None),
+        }
+    }
+
     /// Hands `op` to a worker through the injector and blocks until it
     /// returns: for a second outside thread while the participant slot is
     /// taken, or a worker of another pool.
@@ -224,6 +243,9 @@ impl Drop for Pool {
                 let _ = t.join();
             }
         }
+        // Every queue is empty now; async tasks still waiting on a waker
+        // are in no queue: drop their futures.
+        self.registry.close_tasks();
     }
 }
 

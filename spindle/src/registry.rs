@@ -9,6 +9,7 @@ use crate::injector::Injector;
 use crate::job::{JobCacheHome, JobHeader};
 use crate::sleep::Sleep;
 use crate::stats::{SlotCounters, Stats};
+use crate::task::TaskList;
 use crate::sync::{AtomicBool, Mutex, Ordering};
 use crate::unwind::payload_message;
 use crate::util::CachePadded;
@@ -28,6 +29,8 @@ pub(crate) struct Registry {
     slots: Box<[SlotShared]>,
     pub(crate) injector: Injector,
     pub(crate) sleep: Sleep,
+    /// Unfinished async tasks, for shutdown.
+    pub(crate) tasks: TaskList,
     terminating: AtomicBool,
     /// The participant slot's owner half, while no thread borrows it.
     participant: Mutex<Option<Box<WorkerLocal>>>,
@@ -47,6 +50,7 @@ impl Registry {
             slots,
             injector: Injector::new(),
             sleep: Sleep::new(n),
+            tasks: TaskList::new(n),
             terminating: AtomicBool::new(false),
             participant: Mutex::new(None),
             panic_handler,
@@ -104,6 +108,23 @@ impl Registry {
     pub(crate) fn terminate(&self) {
         self.terminating.store(true, Ordering::Release);
         self.sleep.wake_all();
+    }
+
+    /// After the workers have exited: cancels every unfinished task and
+    /// runs what is left in the global queue (see `task/list.rs`).
+    pub(crate) fn close_tasks(&self) {
+        self.tasks.close();
+        self.drain_after_close();
+    }
+
+    /// Runs every job left in the global queue on this thread. Called once
+    /// the task list is closed, when no worker takes jobs any more: queued
+    /// tasks see the pool terminating and cancel themselves.
+    pub(crate) fn drain_after_close(&self) {
+        while let Some(job) = self.injector.pop() {
+            // SAFETY: popped, so ours to execute once.
+            unsafe { job.execute() };
+        }
     }
 
     /// Puts the participant slot's owner half in place (at build).

@@ -1,6 +1,12 @@
 //! The workloads. Each module documents its workload and builds one
 //! [`Bench`] per implementation; every bench checks its result.
 
+pub mod async_chained_spawn;
+pub mod async_ping_pong;
+pub mod async_skynet;
+pub mod async_spawn_many;
+pub mod async_yield_many;
+pub mod countdown;
 pub mod deque;
 pub mod fib;
 pub mod fiber_switch;
@@ -63,6 +69,11 @@ pub fn pool_benches<'a>(workload: &'static str, pools: &'a Pools, data: &Data) -
         "nqueens" => nqueens::benches(pools),
         "skynet-scope" => skynet_scope::benches(pools),
         "fiber-wait" => fiber_wait::benches(pools),
+        "async-spawn-many" => async_spawn_many::benches(pools),
+        "async-yield-many" => async_yield_many::benches(pools),
+        "async-ping-pong" => async_ping_pong::benches(pools),
+        "async-chained-spawn" => async_chained_spawn::benches(pools),
+        "async-skynet" => async_skynet::benches(pools),
         other => unreachable!("not a pool workload: {other}"),
     }
 }

@@ -1,0 +1,114 @@
+//! Running a future to completion on the calling thread: `Pool::block_on`
+//! and `JoinHandle::join`.
+
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+use std::task::Wake;
+
+use crate::fiber::{FiberRef, Waiter};
+use crate::latch::Latch;
+use crate::pool::Pool;
+use crate::sleep::Parker;
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
+use crate::wait_queue::wait_on;
+
+/// The waker of a blocked caller, and the latch it waits on between polls.
+#[derive(Default)]
+struct Signal {
+    /// Woken since the last poll began.
+    woken: AtomicBool,
+    /// Who to wake: the waiting thread or fiber, if it waits now.
+    waiter: Mutex<Option<Waiter>>,
+}
+
+impl Signal {
+    /// Records `waiter` unless a wake came first (then returns false). The
+    /// check is under the lock the waker takes after setting `woken`, so
+    /// either we see the flag or it sees the waiter.
+    fn register(&self, waiter: Waiter) -> bool {
+        let mut slot = self.waiter.lock().unwrap_or_else(|e| e.into_inner());
+        if self.woken.load(Ordering::Acquire) {
+            return false;
+        }
+        *slot = Some(waiter);
+        true
+    }
+}
+
+impl Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        let waiter = self.waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(w) = waiter {
+            w.wake();
+        }
+    }
+}
+
+impl Latch for Signal {
+    fn probe(&self) -> bool {
+        self.woken.load(Ordering::Acquire)
+    }
+
+    fn prepare_sleep(&self, parker: &Arc<Parker>) -> bool {
+        self.register(Waiter::Thread(parker.clone()))
+    }
+
+    fn prepare_fiber_wait(&self, fiber: FiberRef) -> bool {
+        self.register(Waiter::Fiber(fiber))
+    }
+}
+
+/// Polls `future` on this thread until it is ready. Between polls a pool
+/// thread runs other jobs (or suspends its fiber); any other thread
+/// sleeps until the future's waker is called.
+pub(crate) fn run_here<F: Future>(future: F) -> F::Output {
+    let signal = Arc::new(Signal::default());
+    let waker = Waker::from(signal.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        // Cleared before the poll: a wake during the poll is then seen.
+        signal.woken.store(false, Ordering::Relaxed);
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        wait_on(&*signal, true);
+    }
+}
+
+impl Pool {
+    /// Runs `future` to completion on the calling thread and returns its
+    /// output. While the future is pending the caller runs the pool's jobs
+    /// (it takes the pool's participant slot, as [`install`](Pool::install)
+    /// does); if another outside thread holds that slot, it sleeps until
+    /// the future is woken. The future need not be `Send`: it never leaves
+    /// this thread. While it holds the participant slot, tasks it spawns
+    /// with [`spindle::spawn_async`] go to this pool.
+    ///
+    /// [`spindle::spawn_async`]: crate::spawn_async
+    ///
+    /// ```
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let total = pool.block_on(async {
+    ///     let parts: Vec<_> = (0..4u64)
+    ///         .map(|i| spindle::spawn_async(async move { i * 10 }))
+    ///         .collect();
+    ///     let mut total = 0;
+    ///     for p in parts {
+    ///         total += p.await.unwrap();
+    ///     }
+    ///     total
+    /// });
+    /// assert_eq!(total, 60);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.with_local(|_| run_here(future))
+    }
+}

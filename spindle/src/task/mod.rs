@@ -1,0 +1,164 @@
+//! Async tasks: Rust futures run on the pool's workers, through the same
+//! deques and injector as every other job.
+//!
+//! - `state.rs`: the packed state word and its transitions (loom models).
+//! - `raw.rs`: the task's memory (one allocation), its run function (one
+//!   poll), its waker, completion.
+//! - `alloc.rs`: the per-thread cache that recycles task memory.
+//! - `list.rs`: every unfinished task of a pool, for shutdown.
+//! - `handle.rs`: `JoinHandle`; `error.rs`: `JobError`.
+//! - `block.rs`: `Pool::block_on` and `JoinHandle::join`.
+//!
+//! A wake queues the task where the waker runs: on that worker's own deque
+//! (stealable like any job) if it is a worker of the task's pool, else on
+//! the pool's global queue, waking a sleeper. A task woken while it runs
+//! is queued again by its poller after the poll; if it keeps waking
+//! itself, every [`raw::BUDGET`]th requeue on a worker goes to the back
+//! of the global queue, so it cannot starve the work behind it.
+
+#[cfg(not(loom))]
+mod alloc;
+#[cfg(not(loom))]
+mod block;
+#[cfg(not(loom))]
+mod error;
+#[cfg(not(loom))]
+mod handle;
+#[cfg(not(loom))]
+mod list;
+#[cfg(not(loom))]
+mod raw;
+pub(crate) mod state;
+#[cfg(all(test, loom))]
+mod state_loom;
+
+#[cfg(not(loom))]
+pub use error::JobError;
+#[cfg(not(loom))]
+pub use handle::JoinHandle;
+#[cfg(not(loom))]
+pub(crate) use list::TaskList;
+
+#[cfg(not(loom))]
+mod spawn {
+    use core::future::Future;
+    use core::pin::Pin;
+    use core::task::{Context, Poll};
+
+    use super::handle::JoinHandle;
+    use super::raw::{self, schedule};
+    use crate::pool::{global, Pool};
+    use crate::registry::Registry;
+    use crate::worker;
+
+    impl Pool {
+        /// Spawns `future` as a task on this pool and returns its
+        /// [`JoinHandle`]. The task starts at once on some worker; from a
+        /// worker of this pool it is queued on that worker's deque.
+        ///
+        /// `spawn` is taken by detached closures ([`Pool::spawn`]), hence
+        /// the name.
+        ///
+        /// ```
+        /// let pool = spindle::Pool::builder().workers(2).build()?;
+        /// let h = pool.spawn_async(async {
+        ///     let inner = spindle::spawn_async(async { 2 });
+        ///     inner.await.unwrap() + 1
+        /// });
+        /// assert_eq!(h.join().unwrap(), 3);
+        /// # Ok::<(), spindle::Error>(())
+        /// ```
+        pub fn spawn_async<F>(&self, future: F) -> JoinHandle<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            spawn_in(self.registry(), future)
+        }
+    }
+
+    /// [`Pool::spawn_async`] on the pool of the calling thread: the pool
+    /// whose worker it is (a [`Pool::block_on`] caller holding the pool's
+    /// participant slot counts), else the global pool.
+    pub fn spawn_async<F>(future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        // SAFETY: `CURRENT` points to a live slot run by this thread.
+        match unsafe { worker::current().as_ref() } {
+            Some(w) => spawn_in(w.registry(), future),
+            None => global().spawn_async(future),
+        }
+    }
+
+    fn spawn_in<F>(registry: &Registry, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let header = raw::new_task(future, registry);
+        // SAFETY: `CURRENT` points to a live slot run by this thread.
+        let shard = match unsafe { worker::current().as_ref() } {
+            Some(w) if core::ptr::eq(w.registry(), registry) => w.index(),
+            _ => header.as_ptr() as usize >> 8,
+        };
+        if !registry.tasks.insert(header, shard) {
+            // The pool is being dropped: the task is cancelled unrun.
+            // SAFETY: new, so ours alone; it holds the queue reference we
+            // turn into RUNNING, and the owned one.
+            let h = unsafe { header.as_ref() };
+            let _ = h.state.to_running();
+            // SAFETY: RUNNING; releases the queue and owned references.
+            unsafe { (h.vtable.cancel)(header, 2) };
+        } else {
+            // SAFETY: spawned NOTIFIED with a queue reference.
+            unsafe { schedule(header, false) };
+        }
+        // SAFETY: the task's output is `F::Output`; the handle takes the
+        // join reference it was created with.
+        unsafe { JoinHandle::new(header) }
+    }
+
+    /// Lets other work run before the task continues: the task is queued
+    /// behind the work already waiting on the pool, then resumes.
+    ///
+    /// ```
+    /// let pool = spindle::Pool::builder().workers(1).build()?;
+    /// let h = pool.spawn_async(async {
+    ///     for _ in 0..3 {
+    ///         spindle::yield_async().await;
+    ///     }
+    ///     7
+    /// });
+    /// assert_eq!(h.join().unwrap(), 7);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn yield_async() -> YieldAsync {
+        YieldAsync { yielded: false }
+    }
+
+    /// The future of [`yield_async`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct YieldAsync {
+        yielded: bool,
+    }
+
+    impl Future for YieldAsync {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.yielded {
+                return Poll::Ready(());
+            }
+            self.yielded = true;
+            raw::mark_yield();
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+#[cfg(not(loom))]
+pub use spawn::{spawn_async, yield_async, YieldAsync};

@@ -1,0 +1,480 @@
+//! One async task in memory, and everything that runs or wakes it.
+//!
+//! A task is one allocation, a [`Cell`]:
+//!
+//! ```text
+//!   offset 0   Header   (64 bytes, one cache line, asserted)
+//!                JobHeader: `execute` = this task's run function, so the
+//!                           task travels through the same deques and
+//!                           injector as every other job
+//!                State:     the packed state word (`state.rs`)
+//!                vtable:    the functions that know the future's type
+//!                registry:  the pool (a strong reference until the task
+//!                           completes: wakes schedule through it)
+//!                links:     the pool's task list (`list.rs`)
+//!   offset 64  Trailer  the join waker (see `state.rs` for who owns it)
+//!   then       Stage<F> the future, then its output
+//! ```
+//!
+//! The header and trailer sit at fixed offsets whatever the future's type,
+//! so a `JoinHandle` reaches the waker slot without the vtable.
+
+use core::alloc::Layout;
+use core::future::Future;
+use core::mem::ManuallyDrop;
+use core::pin::Pin;
+use core::ptr::NonNull;
+use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::alloc;
+use super::error::JobError;
+use super::list::Links;
+use super::state::{State, ToIdle, ToRunning, Wake};
+use crate::job::{JobHeader, JobRef, Priority};
+use crate::registry::Registry;
+use crate::sync::{Arc, UnsafeCell};
+use crate::worker;
+
+/// The functions that depend on the future's type.
+pub(crate) struct Vtable {
+    /// Drops the future and completes the task as cancelled. The caller
+    /// holds `RUNNING`; `refs` references are released after.
+    pub(crate) cancel: unsafe fn(NonNull<Header>, refs: usize),
+    /// Moves the output into `*dst` (a `Poll<Result<T, JobError>>`), or
+    /// drops it if `dst` is null. The task is complete; the caller has the
+    /// output's ownership (see `state.rs`).
+    pub(crate) take_output: unsafe fn(NonNull<Header>, dst: *mut ()),
+    /// Drops the cell and frees its memory.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// The first 64 bytes of every task.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) job: JobHeader,
+    pub(crate) state: State,
+    pub(crate) vtable: &'static Vtable,
+    /// From `Arc::into_raw`; released when the task completes.
+    registry: UnsafeCell<*const Registry>,
+    pub(crate) links: Links,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::size_of::<Header>() <= 64, "task header exceeds a cache line");
+const _: () = assert!(core::mem::offset_of!(Header, job) == 0);
+
+/// The join waker slot.
+#[repr(C)]
+pub(crate) struct Trailer {
+    pub(crate) waker: UnsafeCell<Option<Waker>>,
+}
+
+/// What the task holds: the future, then its output.
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JobError>),
+    Consumed,
+}
+
+/// The whole allocation.
+#[repr(C)]
+struct Cell<F: Future> {
+    header: Header,
+    trailer: Trailer,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+/// Where the trailer is in every cell.
+const TRAILER_OFFSET: usize = core::mem::size_of::<Header>();
+
+impl Header {
+    /// The pool this task schedules on. Valid until the task completes.
+    ///
+    /// # Safety
+    ///
+    /// The task is not complete, and the caller keeps it from completing
+    /// while it uses the result (it holds `RUNNING`, or set `NOTIFIED` for
+    /// a queue entry that has not been pushed yet).
+    pub(crate) unsafe fn registry(&self) -> &Registry {
+        // SAFETY: written once at spawn, cleared only at completion, which
+        // the caller's contract excludes; the `Arc` keeps it alive.
+        unsafe { &*self.registry.with(|p| *p) }
+    }
+
+    /// The join waker slot.
+    pub(crate) fn trailer(this: NonNull<Header>) -> NonNull<Trailer> {
+        // SAFETY: every header is the start of a `Cell`, whose trailer
+        // follows at a fixed offset (repr(C), header size a multiple of 8).
+        unsafe { this.byte_add(TRAILER_OFFSET).cast() }
+    }
+}
+
+/// Allocates a task for `future` on `registry`, with the state of a
+/// freshly spawned task (queued, three references). Returns its header;
+/// the caller inserts it in the task list and queues it.
+pub(crate) fn new_task<F>(future: F, registry: &Registry) -> NonNull<Header>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let cell = Cell {
+        header: Header {
+            job: JobHeader::new(run::<F>),
+            state: State::new(),
+            vtable: &Vtable {
+                cancel: cancel::<F>,
+                take_output: take_output::<F>,
+                dealloc: dealloc::<F>,
+            },
+            registry: UnsafeCell::new(registry_ref(registry)),
+            links: Links::new(),
+        },
+        trailer: Trailer {
+            waker: UnsafeCell::new(None),
+        },
+        stage: UnsafeCell::new(Stage::Running(future)),
+    };
+    let p = alloc::alloc(Layout::new::<Cell<F>>()).cast::<Cell<F>>();
+    // SAFETY: freshly allocated for exactly this layout.
+    unsafe { p.as_ptr().write(cell) };
+    p.cast()
+}
+
+/// A new strong reference to `registry`, as a raw pointer.
+fn registry_ref(registry: &Registry) -> *const Registry {
+    let p: *const Registry = registry;
+    // SAFETY: every registry lives in an `Arc` (built by `Builder::build`),
+    // alive while we borrow it; the count is released at completion.
+    unsafe { Arc::increment_strong_count(p) };
+    p
+}
+
+/// The queue entry for a task.
+pub(crate) fn job_ref(header: NonNull<Header>) -> JobRef {
+    // SAFETY: the header lives until its references are gone, and the
+    // queue entry holds one (the `NOTIFIED` rule in `state.rs`).
+    unsafe { JobRef::new(header.cast(), Priority::Normal) }
+}
+
+thread_local! {
+    /// Set by `yield_async` during a poll: the task asked to go behind
+    /// other work.
+    static YIELDED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    /// Consecutive self-wakes requeued on this thread's deque.
+    static BUDGET_USED: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+}
+
+/// How many times in a row a worker may requeue a task that woke itself on
+/// its own deque (where it would run again at once) before the requeue goes
+/// to the back of the pool's global queue instead (tokio issue 4730).
+pub(crate) const BUDGET: u32 = 32;
+
+/// Marks the running task as yielding (see `yield_async`).
+pub(crate) fn mark_yield() {
+    YIELDED.with(|y| y.set(true));
+}
+
+/// Queues a notified task: on this thread's deque when it is a worker of
+/// the task's pool, otherwise on the pool's global queue (waking a
+/// sleeper). `requeue` marks a task that woke itself while running: it
+/// goes to the back of the global queue if it yielded or used up this
+/// worker's budget.
+///
+/// # Safety
+///
+/// The caller set `NOTIFIED` (the task is not complete) and hands over the
+/// queue entry's reference.
+pub(crate) unsafe fn schedule(header: NonNull<Header>, requeue: bool) {
+    // SAFETY: notified and not yet queued: it cannot complete meanwhile.
+    let registry = unsafe { header.as_ref().registry() };
+    let job = job_ref(header);
+    // SAFETY: `CURRENT` points to a live slot run by this thread.
+    if let Some(w) = unsafe { worker::current().as_ref() } {
+        if core::ptr::eq(w.registry(), registry) {
+            let to_back = requeue
+                && (YIELDED.with(|y| y.replace(false))
+                    || BUDGET_USED.with(|b| {
+                        let used = b.get() + 1;
+                        b.set(if used >= BUDGET { 0 } else { used });
+                        used >= BUDGET
+                    }));
+            if !to_back {
+                w.push_public(job);
+                return;
+            }
+        }
+    }
+    registry.injector.push(job);
+    registry.sleep.notify_work(1);
+    if registry.tasks.is_closed() {
+        // The pool is gone or going: no worker will pop this. Run what is
+        // queued here (tasks cancel themselves); keep the registry alive
+        // for it, since a task that completes drops its reference.
+        // SAFETY: the registry is alive (above); the count is balanced by
+        // the `Arc` dropped at the end of this block.
+        let keep = unsafe {
+            let p: *const Registry = registry;
+            Arc::increment_strong_count(p);
+            Arc::from_raw(p)
+        };
+        keep.drain_after_close();
+    }
+}
+
+/// The job function of a task: one poll (or cancellation).
+///
+/// # Safety
+///
+/// `job` is the header of a `Cell<F>` taken from a queue (its entry's
+/// reference is ours).
+unsafe fn run<F>(job: NonNull<JobHeader>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let header = job.cast::<Header>();
+    let cell = job.cast::<Cell<F>>();
+    // SAFETY: live while we hold the queue entry's reference.
+    let h = unsafe { header.as_ref() };
+    let cancel_now = match h.state.to_running() {
+        ToRunning::Cancel => true,
+        // A pool that is shutting down cancels its tasks instead of
+        // polling them (a task that keeps waking itself would otherwise
+        // keep the pool alive).
+        // SAFETY: we hold RUNNING.
+        ToRunning::Poll => unsafe { h.registry() }.is_terminating(),
+    };
+    if cancel_now {
+        // SAFETY: we hold RUNNING and the poll's reference.
+        unsafe { cancel::<F>(header, 2) };
+        return;
+    }
+    YIELDED.with(|y| y.set(false));
+    // SAFETY: the waker borrows our reference (ManuallyDrop: no release).
+    let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(header)) });
+    let mut cx = Context::from_waker(&waker);
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: RUNNING gives us the stage; the future never moves (it
+        // lives in the cell until dropped in place).
+        unsafe {
+            cell.as_ref().stage.with_mut(|s| match &mut *s {
+                Stage::Running(f) => Pin::new_unchecked(f).poll(&mut cx),
+                _ => unreachable!("spindle: polled a finished task"),
+            })
+        }
+    }));
+    match polled {
+        Ok(Poll::Pending) => match h.state.to_idle() {
+            ToIdle::Idle => {}
+            // SAFETY: notified, not queued: the poll's reference is the
+            // queue entry's now.
+            ToIdle::Requeue => unsafe { schedule(header, true) },
+            // SAFETY: we still hold RUNNING and the poll's reference.
+            ToIdle::Cancel => unsafe { cancel::<F>(header, 2) },
+        },
+        Ok(Poll::Ready(v)) => {
+            // SAFETY: RUNNING; the future is done.
+            let dropped = unsafe { drop_future::<F>(cell) };
+            let result = match dropped {
+                Ok(()) => Ok(v),
+                Err(p) => Err(JobError::panic(p)),
+            };
+            // SAFETY: RUNNING, future dropped; the poll's and the owned
+            // references are released there.
+            unsafe { complete::<F>(header, result, 2) };
+        }
+        Err(payload) => {
+            // A panicking poll leaves the future in whatever state; it is
+            // dropped all the same (once). A panic in that drop is lost
+            // behind the first one.
+            // SAFETY: as above.
+            let _ = unsafe { drop_future::<F>(cell) };
+            // SAFETY: as above.
+            unsafe { complete::<F>(header, Err(JobError::panic(payload)), 2) };
+        }
+    }
+}
+
+/// Drops the future in place; returns a panic of its destructor.
+///
+/// # Safety
+///
+/// The caller holds RUNNING and the stage is `Running`.
+unsafe fn drop_future<F: Future>(cell: NonNull<Cell<F>>) -> Result<(), Box<dyn std::any::Any + Send>> {
+    // SAFETY: RUNNING gives us the stage.
+    catch_unwind(AssertUnwindSafe(|| unsafe {
+        cell.as_ref().stage.with_mut(|s| *s = Stage::Consumed)
+    }))
+}
+
+/// Drops the future and completes the task as cancelled.
+///
+/// # Safety
+///
+/// The caller holds RUNNING on a `Cell<F>`, and `refs` references to
+/// release (the poll's and the owned one, or only the owned one).
+unsafe fn cancel<F>(header: NonNull<Header>, refs: usize)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    // SAFETY: caller's contract.
+    let dropped = unsafe { drop_future::<F>(header.cast()) };
+    let result = match dropped {
+        Ok(()) => Err(JobError::cancelled()),
+        Err(p) => Err(JobError::panic(p)),
+    };
+    // SAFETY: caller's contract; the future is dropped.
+    unsafe { complete::<F>(header, result, refs) };
+}
+
+/// Stores the result, marks the task complete, wakes the joiner, leaves
+/// the pool's task list and releases `refs` references.
+///
+/// # Safety
+///
+/// The caller holds RUNNING on a `Cell<F>` whose future is dropped.
+unsafe fn complete<F>(header: NonNull<Header>, result: Result<F::Output, JobError>, refs: usize)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let cell = header.cast::<Cell<F>>();
+    // SAFETY: RUNNING gives us the stage (the `Release` in `to_complete`
+    // publishes it to the handle).
+    unsafe { cell.as_ref().stage.with_mut(|s| *s = Stage::Finished(result)) };
+    // SAFETY: live: we hold references.
+    let h = unsafe { header.as_ref() };
+    // The registry pointer is ours to take: RUNNING until `to_complete`,
+    // and nobody reads it after (wakes of a complete task do nothing).
+    let registry = h.registry.with_mut(|p| core::mem::replace(unsafe { &mut *p }, core::ptr::null()));
+    // SAFETY: from `Arc::into_raw` in `new_task`, taken once (just above).
+    let registry = unsafe { Arc::from_raw(registry) };
+    let prev = h.state.to_complete();
+    if !prev.has_join_interest() {
+        // Nobody will read the output: drop it here. A panic nobody joins
+        // goes to the pool's handler, as a detached job's does.
+        let mut out: Poll<Result<F::Output, JobError>> = Poll::Pending;
+        // SAFETY: complete, without join interest: the output is ours.
+        unsafe { take_output::<F>(header, (&raw mut out).cast()) };
+        let dropped = catch_unwind(AssertUnwindSafe(move || match out {
+            Poll::Ready(Err(e)) if e.is_panic() => Some(e.into_panic()),
+            _ => None,
+        }));
+        match dropped {
+            Ok(Some(p)) | Err(p) => registry.handle_panic(p),
+            Ok(None) => {}
+        }
+    } else if prev.has_join_waker() {
+        // SAFETY: JOIN_WAKER was set when we completed: the slot is the
+        // task's now and holds a waker; the handle no longer writes it.
+        unsafe {
+            Header::trailer(header).as_ref().waker.with(|w| {
+                if let Some(w) = &*w {
+                    w.wake_by_ref();
+                }
+            })
+        };
+    }
+    registry.tasks.remove(header);
+    drop(registry);
+    if h.state.release(refs) {
+        // SAFETY: that was the last reference.
+        unsafe { (h.vtable.dealloc)(header) };
+    }
+}
+
+/// # Safety
+///
+/// The task (a `Cell<F>`) is complete and the caller owns its output.
+unsafe fn take_output<F: Future>(header: NonNull<Header>, dst: *mut ()) {
+    let cell = header.cast::<Cell<F>>();
+    // SAFETY: ownership of the output (caller) gives us the stage.
+    let stage = unsafe { cell.as_ref().stage.with_mut(|s| core::mem::replace(&mut *s, Stage::Consumed)) };
+    let out = match stage {
+        Stage::Finished(r) => r,
+        Stage::Consumed => {
+            // Already taken (a handle polled to completion, then dropped).
+            return;
+        }
+        Stage::Running(_) => unreachable!("spindle: output of a running task"),
+    };
+    if dst.is_null() {
+        drop(out);
+    } else {
+        // SAFETY: the caller passes a `Poll<Result<F::Output, JobError>>`.
+        unsafe { *dst.cast::<Poll<Result<F::Output, JobError>>>() = Poll::Ready(out) };
+    }
+}
+
+/// # Safety
+///
+/// The last reference to a `Cell<F>` is gone.
+unsafe fn dealloc<F: Future>(header: NonNull<Header>) {
+    let cell = header.cast::<Cell<F>>();
+    // SAFETY: last reference: nobody else touches the cell; it was
+    // written in `new_task` and is dropped once, here.
+    unsafe { cell.as_ptr().drop_in_place() };
+    // SAFETY: allocated in `new_task` with this layout.
+    unsafe { alloc::dealloc(cell.cast(), Layout::new::<Cell<F>>()) };
+}
+
+// ---- Waker ----
+
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+fn raw_waker(header: NonNull<Header>) -> RawWaker {
+    RawWaker::new(header.as_ptr().cast_const().cast(), &WAKER_VTABLE)
+}
+
+/// # Safety
+///
+/// `p` is a task header on which the waker holds a reference.
+unsafe fn header_of<'a>(p: *const ()) -> (NonNull<Header>, &'a Header) {
+    // SAFETY: wakers are made only from live task headers (`raw_waker`).
+    let h = unsafe { NonNull::new_unchecked(p.cast_mut().cast::<Header>()) };
+    // SAFETY: the waker's reference keeps it alive.
+    (h, unsafe { h.as_ref() })
+}
+
+unsafe fn waker_clone(p: *const ()) -> RawWaker {
+    // SAFETY: the waker contract: `p` came from `raw_waker`.
+    let (h, header) = unsafe { header_of(p) };
+    header.state.acquire();
+    raw_waker(h)
+}
+
+unsafe fn waker_wake(p: *const ()) {
+    // SAFETY: as in `waker_clone`.
+    let (h, header) = unsafe { header_of(p) };
+    match header.state.wake_by_val() {
+        // SAFETY: notified by us; our reference becomes the queue's.
+        Wake::Submit => unsafe { schedule(h, false) },
+        Wake::Nothing => {}
+        // SAFETY: we released the last reference.
+        Wake::Dealloc => unsafe { (header.vtable.dealloc)(h) },
+    }
+}
+
+unsafe fn waker_wake_by_ref(p: *const ()) {
+    // SAFETY: as in `waker_clone`.
+    let (h, header) = unsafe { header_of(p) };
+    match header.state.wake_by_ref() {
+        // SAFETY: notified by us with a new reference for the queue. A
+        // task waking itself while running gets `Nothing` (the poller
+        // requeues it).
+        Wake::Submit => unsafe { schedule(h, false) },
+        Wake::Nothing | Wake::Dealloc => {}
+    }
+}
+
+unsafe fn waker_drop(p: *const ()) {
+    // SAFETY: as in `waker_clone`.
+    let (h, header) = unsafe { header_of(p) };
+    if header.state.release(1) {
+        // SAFETY: last reference.
+        unsafe { (header.vtable.dealloc)(h) };
+    }
+}
