@@ -61,6 +61,50 @@ impl Counter {
     pub fn is_done(&self) -> bool {
         self.pending() == 0
     }
+
+    /// Waits for the count to reach zero in async code.
+    ///
+    /// # Panics
+    ///
+    /// The future re-raises the first panic of a job dispatched with this
+    /// counter, once, like [`Pool::wait`] (in a task, the task's
+    /// `JoinHandle` then returns it as a [`JobError`](crate::JobError)).
+    ///
+    /// ```
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let done = spindle::Counter::new();
+    /// pool.dispatch(&done, (0..8).map(|_| || {}));
+    /// pool.block_on(done.wait_async());
+    /// assert!(done.is_done());
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn wait_async(&self) -> CounterFuture<'_> {
+        CounterFuture { counter: self }
+    }
+}
+
+/// The future of [`Counter::wait_async`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct CounterFuture<'a> {
+    counter: &'a Counter,
+}
+
+impl core::future::Future for CounterFuture<'_> {
+    type Output = ();
+
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        let inner = &*self.counter.inner;
+        if inner.probe() || !inner.register(Waiter::Task(cx.waker().clone())) {
+            inner.rethrow();
+            core::task::Poll::Ready(())
+        } else {
+            core::task::Poll::Pending
+        }
+    }
 }
 
 impl core::fmt::Debug for Counter {
@@ -79,6 +123,14 @@ impl CounterInner {
             for w in waiters {
                 w.wake();
             }
+        }
+    }
+
+    /// Re-raises the first panic of a dispatched job, once.
+    fn rethrow(&self) {
+        let panic = self.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(p) = panic {
+            std::panic::resume_unwind(p);
         }
     }
 
@@ -189,14 +241,6 @@ impl Pool {
     /// Re-raises the first panic of a job dispatched with `counter`, once.
     pub fn wait(&self, counter: &Counter) {
         self.in_worker(|w| w.wait_until(&*counter.inner));
-        let panic = counter
-            .inner
-            .panic
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(p) = panic {
-            std::panic::resume_unwind(p);
-        }
+        counter.inner.rethrow();
     }
 }

@@ -128,6 +128,35 @@ impl Event {
         wait_on(&wait, true);
     }
 
+    /// Waits for the event in async code: the future is ready once the
+    /// event is set (and, for an auto-reset event, it took the signal).
+    /// Dropping the future before then leaves the queue; a signal it was
+    /// granted but never returned goes on to the next waiter.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let pool = spindle::Pool::builder().workers(1).build()?;
+    /// let ev = Arc::new(spindle::Event::auto());
+    /// let e2 = ev.clone();
+    /// let h = pool.spawn_async(async move {
+    ///     e2.wait_async().await;
+    ///     "released"
+    /// });
+    /// ev.set();
+    /// assert_eq!(h.join().unwrap(), "released");
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn wait_async(&self) -> EventFuture<'_> {
+        EventFuture {
+            event: self,
+            done: AtomicBool::new(false),
+            queued: Cell::new(false),
+            finished: Cell::new(false),
+            _pinned: core::marker::PhantomPinned,
+        }
+    }
+
     /// Registers `waiter` unless the event can be taken now (then takes it
     /// and returns false).
     fn register(&self, w: &EventWait<'_>, waiter: impl FnOnce() -> Waiter) -> bool {
@@ -165,6 +194,76 @@ impl core::fmt::Debug for Event {
 }
 
 /// One `wait` in progress, as a latch.
+/// The future of [`Event::wait_async`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct EventFuture<'a> {
+    event: &'a Event,
+    /// Stored true by the `set` that granted us. The queue points at it,
+    /// so the future must not move once queued (it is `!Unpin`, and its
+    /// drop leaves the queue first).
+    done: AtomicBool,
+    queued: Cell<bool>,
+    /// The future returned `Ready`.
+    finished: Cell<bool>,
+    _pinned: core::marker::PhantomPinned,
+}
+
+// SAFETY: the cells are touched only through `&mut`/pinned access by the
+// future's owner (poll and drop); `done` is atomic; `&Event` is `Sync`.
+unsafe impl Send for EventFuture<'_> {}
+
+impl core::future::Future for EventFuture<'_> {
+    type Output = ();
+
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        let this = &*self;
+        let ready = if this.done.load(Ordering::Acquire) {
+            true
+        } else {
+            let mut q = this.event.waiters.lock();
+            if this.queued.get() {
+                // Still queued (with a fresh waker), or granted meanwhile.
+                !q.requeue(&this.done, Waiter::Task(cx.waker().clone()))
+            } else if this.event.try_wait() {
+                true
+            } else {
+                q.push(Waiter::Task(cx.waker().clone()), &this.done);
+                this.queued.set(true);
+                false
+            }
+        };
+        if ready {
+            this.finished.set(true);
+            core::task::Poll::Ready(())
+        } else {
+            core::task::Poll::Pending
+        }
+    }
+}
+
+impl Drop for EventFuture<'_> {
+    fn drop(&mut self) {
+        if !self.queued.get() || self.finished.get() {
+            return;
+        }
+        let removed = self.event.waiters.lock().remove(&self.done);
+        if !removed && !self.event.manual {
+            // Granted the signal of an auto-reset event, never taken:
+            // pass it on.
+            self.event.set();
+        }
+    }
+}
+
+impl core::fmt::Debug for EventFuture<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EventFuture").finish_non_exhaustive()
+    }
+}
+
 struct EventWait<'a> {
     event: &'a Event,
     /// Stored true by the `set` that granted us (see `wait_queue`).

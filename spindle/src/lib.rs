@@ -96,10 +96,10 @@ pub use builder::{
     MAX_WORKERS, MIN_STACK_SIZE,
 };
 #[cfg(not(loom))]
-pub use counter::Counter;
+pub use counter::{Counter, CounterFuture};
 pub use error::Error;
 #[cfg(not(loom))]
-pub use event::Event;
+pub use event::{Event, EventFuture};
 #[cfg(not(loom))]
 pub use join::join;
 #[cfg(not(loom))]

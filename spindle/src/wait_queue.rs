@@ -64,6 +64,19 @@ impl Locked<'_> {
         Some(e.waiter)
     }
 
+    /// Takes the waiter queued with `done` out of the queue (a future
+    /// dropped while it waited). False if it is no longer queued: it was
+    /// granted.
+    pub(crate) fn remove(&mut self, done: &AtomicBool) -> bool {
+        match self.0.iter().position(|e| core::ptr::eq(e.done, done)) {
+            Some(i) => {
+                self.0.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// For a waiter already queued with `done`: makes `waiter` the one to
     /// wake (a worker that slept on its parker may suspend its fiber next
     /// time round). False if it is no longer queued: it was granted.

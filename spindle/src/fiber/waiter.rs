@@ -1,5 +1,5 @@
-//! Who waits on a latch, event or mutex: a thread (parked) or a fiber
-//! (suspended). Waking either is one call.
+//! Who waits on a latch, event or mutex: a thread (parked), a fiber
+//! (suspended) or a future (its waker). Waking any is one call.
 
 use super::control::FiberRef;
 use crate::sleep::Parker;
@@ -11,6 +11,8 @@ pub(crate) enum Waiter {
     Thread(Arc<Parker>),
     /// A fiber suspended on its worker.
     Fiber(FiberRef),
+    /// An async task (or any future) awaiting it.
+    Task(core::task::Waker),
 }
 
 impl Waiter {
@@ -21,6 +23,7 @@ impl Waiter {
         match self {
             Waiter::Thread(p) => p.unpark(),
             Waiter::Fiber(f) => f.wake(),
+            Waiter::Task(w) => w.wake(),
         }
     }
 
@@ -29,6 +32,7 @@ impl Waiter {
         match (self, other) {
             (Waiter::Thread(a), Waiter::Thread(b)) => Arc::ptr_eq(a, b),
             (Waiter::Fiber(a), Waiter::Fiber(b)) => a == b,
+            (Waiter::Task(a), Waiter::Task(b)) => a.will_wake(b),
             _ => false,
         }
     }

@@ -49,10 +49,7 @@ thread_local! {
 /// Memory for a task cell of `layout`. Aborts if the allocator fails.
 pub(crate) fn alloc(layout: Layout) -> NonNull<u8> {
     let layout = if fits(layout) {
-        let cached = CACHE
-            .try_with(|c| c.borrow_mut().0.pop())
-            .ok()
-            .flatten();
+        let cached = CACHE.try_with(|c| c.borrow_mut().0.pop()).ok().flatten();
         if let Some(b) = cached {
             return b;
         }

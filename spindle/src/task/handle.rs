@@ -160,7 +160,12 @@ impl<T> Drop for JoinHandle<T> {
             // The waker slot is ours again: empty it.
             // SAFETY: JOIN_WAKER was cleared with JOIN_INTEREST while the
             // task was not complete, so the task never reads the slot.
-            unsafe { Header::trailer(self.raw).as_ref().waker.with_mut(|w| *w = None) };
+            unsafe {
+                Header::trailer(self.raw)
+                    .as_ref()
+                    .waker
+                    .with_mut(|w| *w = None)
+            };
         }
         if self.header().state.release(1) {
             // SAFETY: last reference.

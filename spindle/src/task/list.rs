@@ -92,7 +92,13 @@ impl TaskList {
             return false;
         }
         let old = s.head;
-        set_links(task, |l| *l = LinksInner { prev: None, next: old, shard });
+        set_links(task, |l| {
+            *l = LinksInner {
+                prev: None,
+                next: old,
+                shard,
+            }
+        });
         if let Some(old) = old {
             set_links(old, |l| l.prev = Some(task));
         }

@@ -61,7 +61,10 @@ pub(crate) struct Header {
 }
 
 #[cfg(not(loom))]
-const _: () = assert!(core::mem::size_of::<Header>() <= 64, "task header exceeds a cache line");
+const _: () = assert!(
+    core::mem::size_of::<Header>() <= 64,
+    "task header exceeds a cache line"
+);
 const _: () = assert!(core::mem::offset_of!(Header, job) == 0);
 
 /// The join waker slot.
@@ -301,7 +304,9 @@ where
 /// # Safety
 ///
 /// The caller holds RUNNING and the stage is `Running`.
-unsafe fn drop_future<F: Future>(cell: NonNull<Cell<F>>) -> Result<(), Box<dyn std::any::Any + Send>> {
+unsafe fn drop_future<F: Future>(
+    cell: NonNull<Cell<F>>,
+) -> Result<(), Box<dyn std::any::Any + Send>> {
     // SAFETY: RUNNING gives us the stage.
     catch_unwind(AssertUnwindSafe(|| unsafe {
         cell.as_ref().stage.with_mut(|s| *s = Stage::Consumed)
@@ -343,12 +348,19 @@ where
     let cell = header.cast::<Cell<F>>();
     // SAFETY: RUNNING gives us the stage (the `Release` in `to_complete`
     // publishes it to the handle).
-    unsafe { cell.as_ref().stage.with_mut(|s| *s = Stage::Finished(result)) };
+    unsafe {
+        cell.as_ref()
+            .stage
+            .with_mut(|s| *s = Stage::Finished(result))
+    };
     // SAFETY: live: we hold references.
     let h = unsafe { header.as_ref() };
     // The registry pointer is ours to take: RUNNING until `to_complete`,
     // and nobody reads it after (wakes of a complete task do nothing).
-    let registry = h.registry.with_mut(|p| core::mem::replace(unsafe { &mut *p }, core::ptr::null()));
+    // SAFETY: see the line above: no other access to the field now.
+    let registry = h
+        .registry
+        .with_mut(|p| unsafe { p.replace(core::ptr::null()) });
     // SAFETY: from `Arc::into_raw` in `new_task`, taken once (just above).
     let registry = unsafe { Arc::from_raw(registry) };
     let prev = h.state.to_complete();
@@ -391,7 +403,11 @@ where
 unsafe fn take_output<F: Future>(header: NonNull<Header>, dst: *mut ()) {
     let cell = header.cast::<Cell<F>>();
     // SAFETY: ownership of the output (caller) gives us the stage.
-    let stage = unsafe { cell.as_ref().stage.with_mut(|s| core::mem::replace(&mut *s, Stage::Consumed)) };
+    let stage = unsafe {
+        cell.as_ref()
+            .stage
+            .with_mut(|s| core::mem::replace(&mut *s, Stage::Consumed))
+    };
     let out = match stage {
         Stage::Finished(r) => r,
         Stage::Consumed => {

@@ -48,7 +48,7 @@ pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
 const FLAGS: usize = REF_ONE - 1;
 
 /// A new task: spawned scheduled, with its handle, queue and owned refs.
-const INITIAL: usize = 3 * REF_ONE | NOTIFIED | JOIN_INTEREST;
+const INITIAL: usize = (3 * REF_ONE) | NOTIFIED | JOIN_INTEREST;
 
 /// A copy of the word.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,14 @@ impl Snapshot {
 
 impl core::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let names = ["RUNNING", "NOTIFIED", "COMPLETE", "JOIN_INTEREST", "JOIN_WAKER", "CANCELLED"];
+        let names = [
+            "RUNNING",
+            "NOTIFIED",
+            "COMPLETE",
+            "JOIN_INTEREST",
+            "JOIN_WAKER",
+            "CANCELLED",
+        ];
         let mut l = f.debug_list();
         for (i, n) in names.iter().enumerate() {
             if self.0 & (1 << i) != 0 {
@@ -177,7 +184,10 @@ impl State {
     /// Taken from a queue: `NOTIFIED` → `RUNNING`.
     pub(crate) fn to_running(&self) -> ToRunning {
         self.update(|s| {
-            debug_assert!(s.has(NOTIFIED) && !s.has(RUNNING) && !s.has(COMPLETE), "{s:?}");
+            debug_assert!(
+                s.has(NOTIFIED) && !s.has(RUNNING) && !s.has(COMPLETE),
+                "{s:?}"
+            );
             let next = (s.0 & !NOTIFIED) | RUNNING;
             let out = if s.has(CANCELLED) {
                 ToRunning::Cancel

@@ -284,4 +284,3 @@ fn fpcr_is_per_context() {
     );
     assert_eq!(read_fpcr(), before);
 }
-
