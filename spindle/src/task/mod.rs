@@ -13,8 +13,9 @@
 //! (stealable like any job) if it is a worker of the task's pool, else on
 //! the pool's global queue, waking a sleeper. A task woken while it runs
 //! is queued again by its poller after the poll; if it keeps waking
-//! itself, every [`raw::BUDGET`]th requeue on a worker goes to the back
-//! of the global queue, so it cannot starve the work behind it.
+//! itself, every [`raw::BUDGET`]th requeue on a worker goes behind the
+//! work already queued there, so it cannot starve that work. A task that
+//! calls [`yield_async`] always goes behind.
 
 #[cfg(not(loom))]
 mod alloc;
@@ -121,7 +122,8 @@ mod spawn {
     }
 
     /// Lets other work run before the task continues: the task is queued
-    /// behind the work already waiting on the pool, then resumes.
+    /// behind the work already waiting on its worker (where other workers
+    /// can still steal it), then resumes.
     ///
     /// ```
     /// let pool = spindle::Pool::builder().workers(1).build()?;

@@ -168,9 +168,9 @@ thread_local! {
     static BUDGET_USED: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
 }
 
-/// How many times in a row a worker may requeue a task that woke itself on
-/// its own deque (where it would run again at once) before the requeue goes
-/// to the back of the pool's global queue instead (tokio issue 4730).
+/// How many times a worker requeues tasks that woke themselves where they
+/// run again at once (the newest job of its deque) before one goes behind
+/// the rest of its queue instead (tokio issue 4730).
 pub(crate) const BUDGET: u32 = 32;
 
 /// Marks the running task as yielding (see `yield_async`).
@@ -180,9 +180,9 @@ pub(crate) fn mark_yield() {
 
 /// Queues a notified task: on this thread's deque when it is a worker of
 /// the task's pool, otherwise on the pool's global queue (waking a
-/// sleeper). `requeue` marks a task that woke itself while running: it
-/// goes to the back of the global queue if it yielded or used up this
-/// worker's budget.
+/// sleeper). `requeue` marks a task that woke itself while running: if it
+/// yielded or used up this worker's budget, it goes behind the work
+/// already queued (the worker's next pick is its deque's oldest job).
 ///
 /// # Safety
 ///
@@ -202,10 +202,12 @@ pub(crate) unsafe fn schedule(header: NonNull<Header>, requeue: bool) {
                         b.set(if used >= BUDGET { 0 } else { used });
                         used >= BUDGET
                     }));
-            if !to_back {
+            if to_back {
+                w.push_behind(job);
+            } else {
                 w.push_public(job);
-                return;
             }
+            return;
         }
     }
     registry.injector.push(job);

@@ -1,4 +1,5 @@
-//! Where a slot looks for its next job: its own deque (LIFO), the injector
+//! Where a slot looks for its next job: its own deque (LIFO; its oldest
+//! job after a task yielded), the injector
 //! on a fairness tick, then other slots' deques (FIFO, random first victim),
 //! then the injector.
 
@@ -20,6 +21,17 @@ impl WorkerLocal {
             }
         }
         self.promote_if_starved();
+        if self.fifo_next.replace(false) {
+            // After a yield: the oldest job first (see `push_behind`).
+            loop {
+                match self.registry().stealer(self.index).steal() {
+                    // SAFETY: our deque holds only `JobRef`s.
+                    Steal::Success(p) => return Some(unsafe { JobRef::from_raw(p) }),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
         // SAFETY: our deque holds only `JobRef`s.
         self.deque.pop().map(|p| unsafe { JobRef::from_raw(p) })
     }

@@ -80,6 +80,9 @@ pub(crate) struct WorkerLocal {
     counters: *const SlotCounters,
     rng: XorShift,
     tick: Cell<u32>,
+    /// Set after a task yielded (see `push_behind`): the next local pick
+    /// takes the oldest job of the deque instead of the newest.
+    fifo_next: Cell<bool>,
     /// This slot's fibers, if it has any (worker slots of a pool built
     /// with fibers, on a target with a context switch). They live in the
     /// registry, which outlives the slot.
@@ -139,6 +142,7 @@ impl WorkerLocal {
             counters: registry.counters(index),
             rng: XorShift::new(index as u64 + 1),
             tick: Cell::new(0),
+            fifo_next: Cell::new(false),
         }
     }
 
@@ -186,6 +190,15 @@ impl WorkerLocal {
             }
             Err(_) => self.overflow(job),
         }
+    }
+
+    /// Queues a job *behind* the work already in the deque: a task that
+    /// yielded. It goes on the deque like any job (stealable), and the
+    /// next local pick takes the deque's oldest job (its top, as a thief
+    /// would) instead of this newest one, so the deque rotates.
+    pub(crate) fn push_behind(&self, job: JobRef) {
+        self.push_public(job);
+        self.fifo_next.set(true);
     }
 
     /// Like `push_public`, but a full deque runs the job here and now
