@@ -266,6 +266,7 @@ impl Builder {
             }
         }
         let registry = Arc::new(registry.with_fibers(slot_fibers));
+        Registry::set_arc(&registry);
         let mut locals = owners.into_iter().enumerate().map(|(i, deque)| {
             // SAFETY: each home gets exactly one local cache, and the
             // registry (holding homes, parkers and counters) outlives every

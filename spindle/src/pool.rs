@@ -245,7 +245,7 @@ impl Drop for Pool {
         }
         // Every queue is empty now; async tasks still waiting on a waker
         // are in no queue: drop their futures.
-        self.registry.close_tasks();
+        Registry::close_tasks(&self.registry);
     }
 }
 

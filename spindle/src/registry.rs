@@ -9,7 +9,7 @@ use crate::injector::Injector;
 use crate::job::{JobCacheHome, JobHeader};
 use crate::sleep::Sleep;
 use crate::stats::{SlotCounters, Stats};
-use crate::sync::{AtomicBool, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicPtr, Mutex, Ordering};
 use crate::task::TaskList;
 use crate::unwind::payload_message;
 use crate::util::CachePadded;
@@ -31,6 +31,10 @@ pub(crate) struct Registry {
     pub(crate) sleep: Sleep,
     /// Unfinished async tasks, for shutdown.
     pub(crate) tasks: TaskList,
+    /// This registry's address as its `Arc` gave it (`Arc::as_ptr`): the
+    /// pointer whose provenance covers the reference counts, for tasks to
+    /// take strong references from a `&Registry`. Set once at build.
+    arc_self: AtomicPtr<Registry>,
     terminating: AtomicBool,
     /// The participant slot's owner half, while no thread borrows it.
     participant: Mutex<Option<Box<WorkerLocal>>>,
@@ -51,6 +55,7 @@ impl Registry {
             injector: Injector::new(),
             sleep: Sleep::new(n),
             tasks: TaskList::new(n),
+            arc_self: AtomicPtr::new(core::ptr::null_mut()),
             terminating: AtomicBool::new(false),
             participant: Mutex::new(None),
             panic_handler,
@@ -110,11 +115,31 @@ impl Registry {
         self.sleep.wake_all();
     }
 
+    /// Records the `Arc` this registry lives in (at build, before any
+    /// thread can see it).
+    pub(crate) fn set_arc(this: &Arc<Registry>) {
+        this.arc_self
+            .store(Arc::as_ptr(this).cast_mut(), Ordering::Relaxed);
+    }
+
+    /// A new strong reference to this registry, as `Arc::into_raw` would
+    /// give it.
+    pub(crate) fn new_ref(&self) -> *const Registry {
+        let p = self.arc_self.load(Ordering::Relaxed).cast_const();
+        assert!(!p.is_null(), "spindle: registry used before set_arc");
+        // SAFETY: `p` is `Arc::as_ptr` of the `Arc` this registry lives in,
+        // alive while we borrow it; the new count is released with
+        // `Arc::from_raw` by the caller.
+        unsafe { Arc::increment_strong_count(p) };
+        p
+    }
+
     /// After the workers have exited: cancels every unfinished task and
     /// runs what is left in the global queue (see `task/list.rs`).
-    pub(crate) fn close_tasks(&self) {
-        self.tasks.close();
-        self.drain_after_close();
+    pub(crate) fn close_tasks(this: &Arc<Registry>) {
+        this.tasks.close();
+        this.drain_after_close();
+        this.tasks.retire(this.clone());
     }
 
     /// Runs every job left in the global queue on this thread. Called once

@@ -6,25 +6,37 @@
 //! `SpinLock`: a task joins the list of the slot that spawns it and leaves
 //! it when it completes, from whichever thread. The links live in the
 //! task header and are touched only under their shard's lock.
+//!
+//! The list also keeps the pool's registry alive for its tasks, so a task
+//! need not hold a reference count on it (two contended atomic operations
+//! per task saved): while the pool lives, its handle and its workers hold
+//! the registry; when the pool is dropped with tasks still listed (queued
+//! by a waker outside the pool at that moment), it hands its reference to
+//! the list ([`TaskList::retire`]), and whoever removes the last task
+//! drops it.
 
 use core::ptr::NonNull;
 
 use super::raw::Header;
 use super::state::Shutdown;
-use crate::sync::{AtomicBool, Ordering, UnsafeCell};
+use crate::registry::Registry;
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, UnsafeCell};
 use crate::util::CachePadded;
 use crate::SpinLock;
 
 /// A task's place in its shard's list.
 pub(crate) struct Links {
+    /// Under the shard's lock only.
     inner: UnsafeCell<LinksInner>,
+    /// Which shard: written at insertion, read by `remove` before it knows
+    /// which lock to take (hence apart from `inner`, and atomic).
+    shard: AtomicUsize,
 }
 
 #[derive(Clone, Copy)]
 struct LinksInner {
     prev: Option<NonNull<Header>>,
     next: Option<NonNull<Header>>,
-    shard: usize,
 }
 
 impl Links {
@@ -33,8 +45,8 @@ impl Links {
             inner: UnsafeCell::new(LinksInner {
                 prev: None,
                 next: None,
-                shard: 0,
             }),
+            shard: AtomicUsize::new(0),
         }
     }
 }
@@ -53,6 +65,7 @@ fn set_links(h: NonNull<Header>, f: impl FnOnce(&mut LinksInner)) {
 
 struct Shard {
     head: Option<NonNull<Header>>,
+    len: usize,
 }
 
 // SAFETY: the pointers are tasks, which are `Send`; they are followed only
@@ -64,15 +77,18 @@ pub(crate) struct TaskList {
     shards: Box<[CachePadded<SpinLock<Shard>>]>,
     /// Set when the pool is dropped: no task joins after that.
     closed: AtomicBool,
+    /// The dropped pool's reference to the registry, while tasks remain.
+    orphan: Mutex<Option<Arc<Registry>>>,
 }
 
 impl TaskList {
     pub(crate) fn new(shards: usize) -> Self {
         Self {
             shards: (0..shards.max(1))
-                .map(|_| CachePadded::new(SpinLock::new(Shard { head: None })))
+                .map(|_| CachePadded::new(SpinLock::new(Shard { head: None, len: 0 })))
                 .collect(),
             closed: AtomicBool::new(false),
+            orphan: Mutex::new(None),
         }
     }
 
@@ -92,30 +108,32 @@ impl TaskList {
             return false;
         }
         let old = s.head;
+        // SAFETY: the task is new: no other thread has it yet.
+        unsafe { task.as_ref() }
+            .links
+            .shard
+            .store(shard, Ordering::Relaxed);
         set_links(task, |l| {
             *l = LinksInner {
                 prev: None,
                 next: old,
-                shard,
             }
         });
         if let Some(old) = old {
             set_links(old, |l| l.prev = Some(task));
         }
         s.head = Some(task);
+        s.len += 1;
         true
     }
 
     /// Removes a completed task. Only completion removes, once; a task
     /// spawned after `close` was never inserted and is left alone.
     pub(crate) fn remove(&self, task: NonNull<Header>) {
-        // The shard index never changes after insertion, and the insertion
-        // happened before any completion (the lock orders them).
-        // Only the `shard` field is read: other threads may be rewriting
-        // this task's `prev`/`next` under the lock meanwhile.
-        // SAFETY: `shard` is written once, under the lock, before the task
-        // is queued; the queue hand-over orders that write before us.
-        let shard = unsafe { task.as_ref().links.inner.with(|l| (*l).shard) };
+        // Written once at insertion, before the task was queued: the
+        // queue hand-over orders that store before this load.
+        // SAFETY: we hold a reference to the task.
+        let shard = unsafe { task.as_ref() }.links.shard.load(Ordering::Relaxed);
         let mut s = self.shards[shard].lock();
         let l = links(task);
         if l.prev.is_none() && s.head != Some(task) {
@@ -132,6 +150,40 @@ impl TaskList {
             tl.prev = None;
             tl.next = None;
         });
+        s.len -= 1;
+        drop(s);
+        if self.is_closed() {
+            // The pool may be gone: free the registry if we emptied the
+            // list. Nothing of `self` is touched after that.
+            if let Some(last) = self.take_orphan_if_empty() {
+                drop(last);
+            }
+        }
+    }
+
+    /// True if no task is listed (takes each shard's lock in turn).
+    fn is_empty(&self) -> bool {
+        self.shards.iter().all(|s| s.lock().len == 0)
+    }
+
+    /// The orphaned registry reference, if the list is empty now.
+    fn take_orphan_if_empty(&self) -> Option<Arc<Registry>> {
+        if !self.is_empty() {
+            return None;
+        }
+        self.orphan.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// The pool is being dropped (after `close`): keeps `registry` alive
+    /// until the last listed task leaves, or drops it now if none is left.
+    /// A remover that empties the list after the reference is stored
+    /// finds it; one that emptied it before is caught by our own check.
+    pub(crate) fn retire(&self, registry: Arc<Registry>) {
+        debug_assert!(self.is_closed());
+        *self.orphan.lock().unwrap_or_else(|e| e.into_inner()) = Some(registry);
+        if let Some(last) = self.take_orphan_if_empty() {
+            drop(last);
+        }
     }
 
     /// Closes the list and cancels every task in it: idle ones have their

@@ -9,8 +9,8 @@
 //!                           injector as every other job
 //!                State:     the packed state word (`state.rs`)
 //!                vtable:    the functions that know the future's type
-//!                registry:  the pool (a strong reference until the task
-//!                           completes: wakes schedule through it)
+//!                registry:  the pool (alive while the task is unfinished:
+//!                           it is in the pool's task list, see `list.rs`)
 //!                links:     the pool's task list (`list.rs`)
 //!   offset 64  Trailer  the join waker (see `state.rs` for who owns it)
 //!   then       Stage<F> the future, then its output
@@ -55,8 +55,9 @@ pub(crate) struct Header {
     pub(crate) job: JobHeader,
     pub(crate) state: State,
     pub(crate) vtable: &'static Vtable,
-    /// From `Arc::into_raw`; released when the task completes.
-    registry: UnsafeCell<*const Registry>,
+    /// The pool. Alive while the task is in the pool's task list, that is
+    /// until it completes (`list.rs` keeps the registry for its tasks).
+    registry: *const Registry,
     pub(crate) links: Links,
 }
 
@@ -100,9 +101,9 @@ impl Header {
     /// while it uses the result (it holds `RUNNING`, or set `NOTIFIED` for
     /// a queue entry that has not been pushed yet).
     pub(crate) unsafe fn registry(&self) -> &Registry {
-        // SAFETY: written once at spawn, cleared only at completion, which
-        // the caller's contract excludes; the `Arc` keeps it alive.
-        unsafe { &*self.registry.with(|p| *p) }
+        // SAFETY: an unfinished task is in its pool's task list, and the
+        // list keeps the registry alive while it holds tasks.
+        unsafe { &*self.registry }
     }
 
     /// The join waker slot.
@@ -130,7 +131,7 @@ where
                 take_output: take_output::<F>,
                 dealloc: dealloc::<F>,
             },
-            registry: UnsafeCell::new(registry_ref(registry)),
+            registry,
             links: Links::new(),
         },
         trailer: Trailer {
@@ -142,15 +143,6 @@ where
     // SAFETY: freshly allocated for exactly this layout.
     unsafe { p.as_ptr().write(cell) };
     p.cast()
-}
-
-/// A new strong reference to `registry`, as a raw pointer.
-fn registry_ref(registry: &Registry) -> *const Registry {
-    let p: *const Registry = registry;
-    // SAFETY: every registry lives in an `Arc` (built by `Builder::build`),
-    // alive while we borrow it; the count is released at completion.
-    unsafe { Arc::increment_strong_count(p) };
-    p
 }
 
 /// The queue entry for a task.
@@ -210,19 +202,17 @@ pub(crate) unsafe fn schedule(header: NonNull<Header>, requeue: bool) {
             return;
         }
     }
-    registry.injector.push(job);
-    registry.sleep.notify_work(1);
-    if registry.tasks.is_closed() {
+    // From outside the pool: the task may run (and complete) on a worker
+    // the moment it is pushed, and the pool may be dropped meanwhile, so
+    // hold the registry ourselves until we are done with it.
+    // SAFETY: a new strong reference, released when `keep` drops; the
+    // registry is alive now (notified, not yet queued: still listed).
+    let keep = unsafe { Arc::from_raw(registry.new_ref()) };
+    keep.injector.push(job);
+    keep.sleep.notify_work(1);
+    if keep.tasks.is_closed() {
         // The pool is gone or going: no worker will pop this. Run what is
-        // queued here (tasks cancel themselves); keep the registry alive
-        // for it, since a task that completes drops its reference.
-        // SAFETY: the registry is alive (above); the count is balanced by
-        // the `Arc` dropped at the end of this block.
-        let keep = unsafe {
-            let p: *const Registry = registry;
-            Arc::increment_strong_count(p);
-            Arc::from_raw(p)
-        };
+        // queued here (tasks cancel themselves).
         keep.drain_after_close();
     }
 }
@@ -357,14 +347,9 @@ where
     };
     // SAFETY: live: we hold references.
     let h = unsafe { header.as_ref() };
-    // The registry pointer is ours to take: RUNNING until `to_complete`,
-    // and nobody reads it after (wakes of a complete task do nothing).
-    // SAFETY: see the line above: no other access to the field now.
-    let registry = h
-        .registry
-        .with_mut(|p| unsafe { p.replace(core::ptr::null()) });
-    // SAFETY: from `Arc::into_raw` in `new_task`, taken once (just above).
-    let registry = unsafe { Arc::from_raw(registry) };
+    // SAFETY: RUNNING: still listed, so the registry is alive until our
+    // `remove` below (after which we do not touch it).
+    let registry = unsafe { h.registry() };
     let prev = h.state.to_complete();
     if !prev.has_join_interest() {
         // Nobody will read the output: drop it here. A panic nobody joins
@@ -391,8 +376,8 @@ where
             })
         };
     }
+    // Last use of the registry: leaving the list may free it.
     registry.tasks.remove(header);
-    drop(registry);
     if h.state.release(refs) {
         // SAFETY: that was the last reference.
         unsafe { (h.vtable.dealloc)(header) };
