@@ -18,8 +18,8 @@ use core::ptr::NonNull;
 pub(crate) const BLOCK: usize = 256;
 /// Alignment of a cached block.
 const BLOCK_ALIGN: usize = 64;
-/// Blocks a thread keeps at most.
-const CACHE_CAP: usize = 256;
+/// Blocks a thread keeps at most (256 KiB).
+const CACHE_CAP: usize = 1024;
 
 fn block_layout() -> Layout {
     Layout::from_size_align(BLOCK, BLOCK_ALIGN).expect("valid block layout")

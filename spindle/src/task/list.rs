@@ -1,19 +1,23 @@
-//! Every unfinished task of a pool, so that dropping the pool can drop
-//! their futures: a task waiting on a waker nobody will ever call (or on
-//! one it holds itself) is in no queue, and only this list finds it.
+//! Every unfinished task of a pool that has gone idle at least once, so
+//! that dropping the pool can drop their futures: a task waiting on a
+//! waker nobody will ever call (or on one it holds itself) is in no
+//! queue, and only this list finds it. A task joins when its first poll
+//! returns `Pending` (tasks that finish in one poll never touch the list;
+//! queued ones are found by draining the queues) and leaves when it
+//! completes.
 //!
 //! Intrusive doubly linked lists, one per slot (shard), each under a
-//! `SpinLock`: a task joins the list of the slot that spawns it and leaves
-//! it when it completes, from whichever thread. The links live in the
+//! `SpinLock`: a task joins the list of the slot that first polled it and
+//! leaves it when it completes, from whichever thread. The links live in the
 //! task header and are touched only under their shard's lock.
 //!
 //! The list also keeps the pool's registry alive for its tasks, so a task
 //! need not hold a reference count on it (two contended atomic operations
 //! per task saved): while the pool lives, its handle and its workers hold
-//! the registry; when the pool is dropped with tasks still listed (queued
-//! by a waker outside the pool at that moment), it hands its reference to
-//! the list ([`TaskList::retire`]), and whoever removes the last task
-//! drops it.
+//! the registry (queued and running tasks are on them); when the pool is
+//! dropped with tasks still listed (queued by a waker outside the pool at
+//! that moment), it hands its reference to the list
+//! ([`TaskList::retire`]), and whoever removes the last task drops it.
 
 use core::ptr::NonNull;
 
@@ -28,10 +32,16 @@ use crate::SpinLock;
 pub(crate) struct Links {
     /// Under the shard's lock only.
     inner: UnsafeCell<LinksInner>,
-    /// Which shard: written at insertion, read by `remove` before it knows
-    /// which lock to take (hence apart from `inner`, and atomic).
+    /// Which shard, or `NOT_LISTED`: written at insertion, read by
+    /// `remove` before it knows which lock to take (hence apart from
+    /// `inner`, and atomic). Insertion and removal are each done by a
+    /// thread holding `RUNNING`, which the state word orders.
     shard: AtomicUsize,
 }
+
+/// `Links::shard` of a task that was never listed (it finished, or was
+/// cancelled, before it ever went idle).
+const NOT_LISTED: usize = usize::MAX;
 
 #[derive(Clone, Copy)]
 struct LinksInner {
@@ -46,8 +56,13 @@ impl Links {
                 prev: None,
                 next: None,
             }),
-            shard: AtomicUsize::new(0),
+            shard: AtomicUsize::new(NOT_LISTED),
         }
+    }
+
+    /// True once the task joined its pool's list.
+    pub(crate) fn is_listed(&self) -> bool {
+        self.shard.load(Ordering::Relaxed) != NOT_LISTED
     }
 }
 
@@ -97,8 +112,9 @@ impl TaskList {
         self.closed.load(Ordering::SeqCst)
     }
 
-    /// Adds a new task to shard `shard`. False (and not added) if the list
-    /// is closed: the caller cancels the task.
+    /// Adds a task about to go idle for the first time (its poller holds
+    /// `RUNNING`) to shard `shard`. False (and not added) if the list is
+    /// closed: the caller cancels the task.
     pub(crate) fn insert(&self, task: NonNull<Header>, shard: usize) -> bool {
         let shard = shard % self.shards.len();
         let mut s = self.shards[shard].lock();
@@ -108,7 +124,7 @@ impl TaskList {
             return false;
         }
         let old = s.head;
-        // SAFETY: the task is new: no other thread has it yet.
+        // SAFETY: the caller holds a reference (and RUNNING).
         unsafe { task.as_ref() }
             .links
             .shard
@@ -127,18 +143,18 @@ impl TaskList {
         true
     }
 
-    /// Removes a completed task. Only completion removes, once; a task
-    /// spawned after `close` was never inserted and is left alone.
+    /// Removes a completing task (its completer holds `RUNNING`), if it
+    /// was ever listed. Only completion removes, once.
     pub(crate) fn remove(&self, task: NonNull<Header>) {
-        // Written once at insertion, before the task was queued: the
-        // queue hand-over orders that store before this load.
+        // Written once at insertion by an earlier holder of RUNNING: the
+        // state word orders that store before this load.
         // SAFETY: we hold a reference to the task.
         let shard = unsafe { task.as_ref() }.links.shard.load(Ordering::Relaxed);
+        if shard == NOT_LISTED {
+            return;
+        }
         let mut s = self.shards[shard].lock();
         let l = links(task);
-        if l.prev.is_none() && s.head != Some(task) {
-            return; // never inserted
-        }
         match l.prev {
             Some(p) => set_links(p, |pl| pl.next = l.next),
             None => s.head = l.next,

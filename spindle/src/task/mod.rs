@@ -5,7 +5,7 @@
 //! - `raw.rs`: the task's memory (one allocation), its run function (one
 //!   poll), its waker, completion.
 //! - `alloc.rs`: the per-thread cache that recycles task memory.
-//! - `list.rs`: every unfinished task of a pool, for shutdown.
+//! - `list.rs`: every idle, unfinished task of a pool, for shutdown.
 //! - `handle.rs`: `JoinHandle`; `error.rs`: `JobError`.
 //! - `block.rs`: `Pool::block_on` and `JoinHandle::join`.
 //!
@@ -99,12 +99,7 @@ mod spawn {
         F::Output: Send + 'static,
     {
         let header = raw::new_task(future, registry);
-        // SAFETY: `CURRENT` points to a live slot run by this thread.
-        let shard = match unsafe { worker::current().as_ref() } {
-            Some(w) if core::ptr::eq(w.registry(), registry) => w.index(),
-            _ => header.as_ptr() as usize >> 8,
-        };
-        if !registry.tasks.insert(header, shard) {
+        if registry.tasks.is_closed() {
             // The pool is being dropped: the task is cancelled unrun.
             // SAFETY: new, so ours alone; it holds the queue reference we
             // turn into RUNNING, and the owned one.

@@ -55,8 +55,10 @@ pub(crate) struct Header {
     pub(crate) job: JobHeader,
     pub(crate) state: State,
     pub(crate) vtable: &'static Vtable,
-    /// The pool. Alive while the task is in the pool's task list, that is
-    /// until it completes (`list.rs` keeps the registry for its tasks).
+    /// The pool. Alive while the task is unfinished: a queued or running
+    /// task is held by a worker (or by the thread that queued it from
+    /// outside, see `schedule`), an idle one is in the pool's task list,
+    /// which keeps the registry alive for its tasks (`list.rs`).
     registry: *const Registry,
     pub(crate) links: Links,
 }
@@ -101,8 +103,8 @@ impl Header {
     /// while it uses the result (it holds `RUNNING`, or set `NOTIFIED` for
     /// a queue entry that has not been pushed yet).
     pub(crate) unsafe fn registry(&self) -> &Registry {
-        // SAFETY: an unfinished task is in its pool's task list, and the
-        // list keeps the registry alive while it holds tasks.
+        // SAFETY: see the field: unfinished tasks keep it alive one way or
+        // the other, and the caller keeps this one unfinished.
         unsafe { &*self.registry }
     }
 
@@ -260,6 +262,11 @@ where
         }
     }));
     match polled {
+        Ok(Poll::Pending) if !h.links.is_listed() && !list_before_idle(h) => {
+            // The pool is being dropped: it would never find this task.
+            // SAFETY: we still hold RUNNING and the poll's reference.
+            unsafe { cancel::<F>(header, 2) }
+        }
         Ok(Poll::Pending) => match h.state.to_idle() {
             ToIdle::Idle => {}
             // SAFETY: notified, not queued: the poll's reference is the
@@ -289,6 +296,21 @@ where
             unsafe { complete::<F>(header, Err(JobError::panic(payload)), 2) };
         }
     }
+}
+
+/// A task about to go idle for the first time joins its pool's task list
+/// (the list of the worker that polled it), so that dropping the pool
+/// finds it. Tasks that finish in their first poll never touch the list.
+/// False if the list is closed.
+fn list_before_idle(h: &Header) -> bool {
+    // SAFETY: RUNNING: the registry is alive (the poller holds it).
+    let registry = unsafe { h.registry() };
+    // SAFETY: `CURRENT` points to a live slot run by this thread.
+    let shard = match unsafe { worker::current().as_ref() } {
+        Some(w) if core::ptr::eq(w.registry(), registry) => w.index(),
+        _ => core::ptr::from_ref(h).addr() >> 8,
+    };
+    registry.tasks.insert(NonNull::from(h), shard)
 }
 
 /// Drops the future in place; returns a panic of its destructor.
@@ -347,8 +369,8 @@ where
     };
     // SAFETY: live: we hold references.
     let h = unsafe { header.as_ref() };
-    // SAFETY: RUNNING: still listed, so the registry is alive until our
-    // `remove` below (after which we do not touch it).
+    // SAFETY: RUNNING: the registry is alive until our `remove` below
+    // (after which we do not touch it).
     let registry = unsafe { h.registry() };
     let prev = h.state.to_complete();
     if !prev.has_join_interest() {
