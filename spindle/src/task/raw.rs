@@ -262,7 +262,7 @@ where
         }
     }));
     match polled {
-        Ok(Poll::Pending) if !h.links.is_listed() && !list_before_idle(h) => {
+        Ok(Poll::Pending) if !h.links.is_listed() && !list_before_idle(header) => {
             // The pool is being dropped: it would never find this task.
             // SAFETY: we still hold RUNNING and the poll's reference.
             unsafe { cancel::<F>(header, 2) }
@@ -301,8 +301,11 @@ where
 /// A task about to go idle for the first time joins its pool's task list
 /// (the list of the worker that polled it), so that dropping the pool
 /// finds it. Tasks that finish in their first poll never touch the list.
-/// False if the list is closed.
-fn list_before_idle(h: &Header) -> bool {
+/// False if the list is closed. Takes the cell's pointer (not a
+/// `&Header`): the list hands it back to code that reaches the whole cell.
+fn list_before_idle(header: NonNull<Header>) -> bool {
+    // SAFETY: we hold RUNNING and the poll's reference.
+    let h = unsafe { header.as_ref() };
     // SAFETY: RUNNING: the registry is alive (the poller holds it).
     let registry = unsafe { h.registry() };
     // SAFETY: `CURRENT` points to a live slot run by this thread.
@@ -310,7 +313,7 @@ fn list_before_idle(h: &Header) -> bool {
         Some(w) if core::ptr::eq(w.registry(), registry) => w.index(),
         _ => core::ptr::from_ref(h).addr() >> 8,
     };
-    registry.tasks.insert(NonNull::from(h), shard)
+    registry.tasks.insert(header, shard)
 }
 
 /// Drops the future in place; returns a panic of its destructor.
