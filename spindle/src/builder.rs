@@ -61,6 +61,9 @@ pub struct Builder {
     fibers: usize,
     fiber_stack_size: usize,
     panic_handler: Option<crate::registry::PanicHandler>,
+    /// `None`: no pinning; `Some(None)`: the process's cores in order;
+    /// `Some(Some(list))`: the user's cores.
+    pin: Option<Option<Vec<usize>>>,
 }
 
 impl Default for Builder {
@@ -74,6 +77,7 @@ impl Default for Builder {
             fibers: 0,
             fiber_stack_size: DEFAULT_FIBER_STACK_SIZE,
             panic_handler: None,
+            pin: None,
         }
     }
 }
@@ -167,6 +171,34 @@ impl Builder {
         self
     }
 
+    /// Pins worker `i` to its own core: the `i`-th core the process may
+    /// run on (its CPU mask, as `taskset` sets it). Default: off. The
+    /// thread that waits on the pool from outside is never pinned.
+    ///
+    /// `build` fails with [`Error::NotEnoughCores`] if there are fewer
+    /// cores than workers, and with [`Error::PinningUnsupported`] on
+    /// targets other than Linux (pinning is never silently skipped).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// let pool = spindle::Pool::builder().workers(1).pin_workers(true).build()?;
+    /// # }
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn pin_workers(mut self, pin: bool) -> Self {
+        self.pin = pin.then_some(None);
+        self
+    }
+
+    /// Pins worker `i` to `cores[i]` (and turns pinning on). Each core must
+    /// be in the process's CPU mask and listed once, else `build` fails
+    /// with [`Error::InvalidCore`]; a list shorter than the worker count
+    /// fails with [`Error::NotEnoughCores`].
+    pub fn pin_cores(mut self, cores: impl IntoIterator<Item = usize>) -> Self {
+        self.pin = Some(Some(cores.into_iter().collect()));
+        self
+    }
+
     fn validate(&self) -> Result<usize, Error> {
         let workers = match self.workers {
             Some(n) => n,
@@ -236,6 +268,10 @@ impl Builder {
     /// refuses a thread (the threads already started are stopped first).
     pub fn build(self) -> Result<Pool, Error> {
         let workers = self.validate()?;
+        let pin_plan = match &self.pin {
+            Some(chosen) => Some(crate::affinity::plan(workers, chosen.as_deref())?),
+            None => None,
+        };
         let slots = workers + 1; // the last slot is the participant's
         let mut owners = Vec::with_capacity(slots);
         let mut shared = Vec::with_capacity(slots);
@@ -279,19 +315,48 @@ impl Builder {
             }
         });
         let mut threads = Vec::with_capacity(workers);
+        // Each pinned worker pins itself first and reports here.
+        let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
+        let stop = |registry: &Registry, threads: Vec<thread::JoinHandle<()>>| {
+            registry.terminate();
+            for t in threads {
+                let _ = t.join();
+            }
+        };
         for i in 0..workers {
             let local = locals.next().expect("one local per slot");
             let reg = registry.clone();
+            let core = pin_plan.as_ref().map(|p| p[i]);
+            let pinned_tx = pinned_tx.clone();
             let mut b = thread::Builder::new().name(format!("{}{i}", self.thread_name));
             b = b.stack_size(self.stack_size.unwrap_or(DEFAULT_STACK_SIZE));
-            match b.spawn(move || run_worker(local, reg)) {
+            let body = move || {
+                if let Some(core) = core {
+                    // The worker still runs its loop if pinning failed:
+                    // `build` stops the pool and reports the error.
+                    let _ = pinned_tx.send(crate::affinity::pin_current(core));
+                }
+                drop(pinned_tx);
+                run_worker(local, reg)
+            };
+            match b.spawn(body) {
                 Ok(h) => threads.push(h),
                 Err(e) => {
-                    registry.terminate();
-                    for t in threads {
-                        let _ = t.join();
-                    }
+                    stop(&registry, threads);
                     return Err(Error::Spawn(e));
+                }
+            }
+        }
+        drop(pinned_tx);
+        if pin_plan.is_some() {
+            for _ in 0..workers {
+                match pinned_rx.recv() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        stop(&registry, threads);
+                        return Err(e);
+                    }
+                    Err(_) => unreachable!("spindle: a worker exited before pinning"),
                 }
             }
         }

@@ -52,6 +52,30 @@ pub enum Error {
         /// What the system said.
         source: std::io::Error,
     },
+    /// Pinning was asked for on a target where spindle cannot pin threads
+    /// (every target but Linux, today).
+    PinningUnsupported,
+    /// A core given to [`Builder::pin_cores`](crate::Builder::pin_cores)
+    /// that the process may not run on, or that is listed twice.
+    InvalidCore {
+        /// The core's index.
+        core: usize,
+    },
+    /// Fewer cores to pin to than workers (each worker gets its own).
+    NotEnoughCores {
+        /// Workers asked for.
+        workers: usize,
+        /// Cores available (the list given, or the process's CPU mask).
+        cores: usize,
+    },
+    /// The operating system refused to read or set a thread's affinity.
+    Pin {
+        /// The core a worker was being pinned to (`None`: reading the
+        /// process's CPU mask failed).
+        core: Option<usize>,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for Error {
@@ -90,6 +114,26 @@ impl fmt::Display for Error {
             Error::FiberStack { size, source } => {
                 write!(f, "could not map a fiber stack of {size} bytes: {source}")
             }
+            Error::PinningUnsupported => {
+                write!(f, "pinning worker threads is not supported on this target")
+            }
+            Error::InvalidCore { core } => write!(
+                f,
+                "core {core} is not in the process's CPU mask, or is listed twice"
+            ),
+            Error::NotEnoughCores { workers, cores } => write!(
+                f,
+                "cannot pin {workers} workers to distinct cores: only {cores} available"
+            ),
+            Error::Pin {
+                core: Some(c),
+                source,
+            } => {
+                write!(f, "could not pin a worker to core {c}: {source}")
+            }
+            Error::Pin { core: None, source } => {
+                write!(f, "could not read the process's CPU mask: {source}")
+            }
         }
     }
 }
@@ -98,7 +142,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Spawn(e) => Some(e),
-            Error::FiberStack { source, .. } => Some(source),
+            Error::FiberStack { source, .. } | Error::Pin { source, .. } => Some(source),
             _ => None,
         }
     }

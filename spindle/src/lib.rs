@@ -56,6 +56,8 @@ mod spin_lock;
 mod unwind;
 
 #[cfg(not(loom))]
+mod affinity;
+#[cfg(not(loom))]
 mod builder;
 #[cfg(not(loom))]
 mod counter;
