@@ -68,6 +68,9 @@ pub enum Error {
         /// Cores available (the list given, or the process's CPU mask).
         cores: usize,
     },
+    /// [`Pool::run_main_jobs`](crate::Pool::run_main_jobs) called on a
+    /// thread other than the one that built the pool.
+    NotMainThread,
     /// The operating system refused to read or set a thread's affinity.
     Pin {
         /// The core a worker was being pinned to (`None`: reading the
@@ -114,6 +117,10 @@ impl fmt::Display for Error {
             Error::FiberStack { size, source } => {
                 write!(f, "could not map a fiber stack of {size} bytes: {source}")
             }
+            Error::NotMainThread => write!(
+                f,
+                "main-thread jobs run only on the thread that built the pool"
+            ),
             Error::PinningUnsupported => {
                 write!(f, "pinning worker threads is not supported on this target")
             }

@@ -70,6 +70,8 @@ mod fiber;
 #[cfg(not(loom))]
 mod join;
 #[cfg(not(loom))]
+mod main_jobs;
+#[cfg(not(loom))]
 mod mutex;
 #[cfg(not(loom))]
 mod pool;

@@ -246,6 +246,9 @@ impl Drop for Pool {
         // Every queue is empty now; async tasks still waiting on a waker
         // are in no queue: drop their futures.
         Registry::close_tasks(&self.registry);
+        // Main jobs left: run them if this is their thread (no-op else;
+        // they are dropped with the registry).
+        self.registry.run_main_jobs_here();
     }
 }
 

@@ -7,6 +7,7 @@ use crate::deque::Stealer;
 use crate::fiber::SlotFibers;
 use crate::injector::Injector;
 use crate::job::{JobCacheHome, JobHeader};
+use crate::main_jobs::MainJobs;
 use crate::sleep::Sleep;
 use crate::stats::{SlotCounters, Stats};
 use crate::sync::{Arc, AtomicBool, AtomicPtr, Mutex, Ordering};
@@ -31,6 +32,8 @@ pub(crate) struct Registry {
     pub(crate) sleep: Sleep,
     /// Unfinished async tasks, for shutdown.
     pub(crate) tasks: TaskList,
+    /// Jobs for the thread that built the pool.
+    pub(crate) main_jobs: MainJobs,
     /// This registry's address as its `Arc` gave it (`Arc::as_ptr`): the
     /// pointer whose provenance covers the reference counts, for tasks to
     /// take strong references from a `&Registry`. Set once at build.
@@ -55,6 +58,7 @@ impl Registry {
             injector: Injector::new(),
             sleep: Sleep::new(n),
             tasks: TaskList::new(n),
+            main_jobs: MainJobs::new(),
             arc_self: AtomicPtr::new(core::ptr::null_mut()),
             terminating: AtomicBool::new(false),
             participant: Mutex::new(None),

@@ -33,6 +33,15 @@ impl WorkerLocal {
         let mut searching = false;
         let mut backoff = Backoff::new();
         while !latch.probe() {
+            if registry.main_jobs.pending_here() {
+                if searching {
+                    sleep.stop_searching(false);
+                    searching = false;
+                }
+                registry.run_main_jobs_here();
+                backoff.reset();
+                continue;
+            }
             if self.can_switch() {
                 if searching {
                     sleep.stop_searching(false);
@@ -74,7 +83,10 @@ impl WorkerLocal {
             if latch.prepare_sleep(parker) {
                 self.counters().parks.bump();
                 sleep.sleep(self.index, || {
-                    latch.probe() || registry.has_work() || self.can_switch()
+                    latch.probe()
+                        || registry.has_work()
+                        || self.can_switch()
+                        || registry.main_jobs.pending_here()
                 });
             }
             backoff.reset();

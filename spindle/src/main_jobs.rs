@@ -1,0 +1,129 @@
+//! Main-thread jobs: work that must run on the thread that owns the pool
+//! (windowing, graphics APIs, anything with thread affinity).
+//!
+//! The owner is the thread that built the pool. A main job runs when that
+//! thread calls [`Pool::run_main_jobs`], or while it waits on the pool
+//! through the participant slot (`install`, `join`, `scope`, `wait`,
+//! `block_on` from outside): every round of its wait loop runs what is
+//! queued, and queuing a main job wakes it if it sleeps there.
+
+use std::collections::VecDeque;
+use std::thread::ThreadId;
+
+use crate::error::Error;
+use crate::pool::Pool;
+use crate::registry::Registry;
+use crate::sync::{AtomicUsize, Mutex, Ordering};
+
+type MainJob = Box<dyn FnOnce() + Send>;
+
+/// The queue of main jobs of one pool.
+pub(crate) struct MainJobs {
+    owner: ThreadId,
+    queue: Mutex<VecDeque<MainJob>>,
+    /// `queue.len()`, for the wait loop's check without the lock.
+    len: AtomicUsize,
+}
+
+impl MainJobs {
+    /// A queue owned by the calling thread.
+    pub(crate) fn new() -> Self {
+        Self {
+            owner: std::thread::current().id(),
+            queue: Mutex::new(VecDeque::new()),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// True if called on the owner thread and something is queued.
+    #[inline]
+    pub(crate) fn pending_here(&self) -> bool {
+        self.len.load(Ordering::Acquire) != 0 && std::thread::current().id() == self.owner
+    }
+
+    fn push(&self, job: MainJob) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.push_back(job);
+        self.len.store(q.len(), Ordering::Release);
+    }
+
+    fn pop(&self) -> Option<MainJob> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let job = q.pop_front();
+        self.len.store(q.len(), Ordering::Release);
+        job
+    }
+}
+
+impl Registry {
+    /// Runs the queued main jobs if this is the owner thread; returns how
+    /// many ran. Panics go to the pool's panic handler.
+    pub(crate) fn run_main_jobs_here(&self) -> usize {
+        if std::thread::current().id() != self.main_jobs.owner {
+            return 0;
+        }
+        let mut n = 0;
+        while let Some(job) = self.main_jobs.pop() {
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+                self.handle_panic(p);
+            }
+            n += 1;
+        }
+        n
+    }
+}
+
+impl Pool {
+    /// Queues `f` to run on the thread that built this pool, the next time
+    /// it calls [`run_main_jobs`](Pool::run_main_jobs) or waits on the
+    /// pool from outside (see the module docs of `main_jobs`). Callable
+    /// from any thread, workers included. A panic goes to the pool's panic
+    /// handler.
+    ///
+    /// Main jobs still queued when the pool is dropped run then if the
+    /// pool is dropped on its owner thread; dropped anywhere else, they are
+    /// dropped unrun (no thread may run them any more).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let main = std::thread::current().id();
+    /// let ran_on_main = Arc::new(AtomicBool::new(false));
+    /// let flag = ran_on_main.clone();
+    /// let p = &pool;
+    /// pool.install(|| {
+    ///     // On a worker: ask the owner thread to do something.
+    ///     p.spawn_on_main(move || {
+    ///         flag.store(std::thread::current().id() == main, Ordering::SeqCst)
+    ///     });
+    /// });
+    /// pool.run_main_jobs()?;
+    /// assert!(ran_on_main.load(Ordering::SeqCst));
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn spawn_on_main<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let registry = self.registry();
+        registry.main_jobs.push(Box::new(f));
+        // The owner may be asleep in a wait on the participant slot.
+        registry.sleep.parker(registry.num_slots() - 1).unpark();
+    }
+
+    /// Runs the main jobs queued so far (and any they queue); returns how
+    /// many ran.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotMainThread`] if called on a thread other than the one
+    /// that built the pool.
+    pub fn run_main_jobs(&self) -> Result<usize, Error> {
+        if std::thread::current().id() != self.registry().main_jobs.owner {
+            return Err(Error::NotMainThread);
+        }
+        Ok(self.registry().run_main_jobs_here())
+    }
+}
