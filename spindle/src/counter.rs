@@ -79,29 +79,60 @@ impl Counter {
     /// # Ok::<(), spindle::Error>(())
     /// ```
     pub fn wait_async(&self) -> CounterFuture<'_> {
-        CounterFuture { counter: self }
+        CounterFuture {
+            counter: self,
+            registered: None,
+        }
     }
 }
 
 /// The future of [`Counter::wait_async`].
 #[must_use = "futures do nothing unless awaited"]
-#[derive(Debug)]
 pub struct CounterFuture<'a> {
     counter: &'a Counter,
+    /// The waker left in the counter's list, removed if the future is
+    /// dropped before the count reaches zero.
+    registered: Option<core::task::Waker>,
+}
+
+impl core::fmt::Debug for CounterFuture<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CounterFuture")
+            .field("counter", self.counter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for CounterFuture<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = self.registered.take() {
+            let mut waiters = self
+                .counter
+                .inner
+                .waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            waiters.retain(|x| !matches!(x, Waiter::Task(t) if t.will_wake(&w)));
+        }
+    }
 }
 
 impl core::future::Future for CounterFuture<'_> {
     type Output = ();
 
     fn poll(
-        self: core::pin::Pin<&mut Self>,
+        mut self: core::pin::Pin<&mut Self>,
         cx: &mut core::task::Context<'_>,
     ) -> core::task::Poll<()> {
-        let inner = &*self.counter.inner;
+        let this = &mut *self;
+        let inner = &*this.counter.inner;
         if inner.probe() || !inner.register(Waiter::Task(cx.waker().clone())) {
+            // Done: the completion took the list (our entry with it).
+            this.registered = None;
             inner.rethrow();
             core::task::Poll::Ready(())
         } else {
+            this.registered = Some(cx.waker().clone());
             core::task::Poll::Pending
         }
     }

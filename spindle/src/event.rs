@@ -193,7 +193,6 @@ impl core::fmt::Debug for Event {
     }
 }
 
-/// One `wait` in progress, as a latch.
 /// The future of [`Event::wait_async`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventFuture<'a> {
@@ -208,10 +207,6 @@ pub struct EventFuture<'a> {
     _pinned: core::marker::PhantomPinned,
 }
 
-// SAFETY: the cells are touched only through `&mut`/pinned access by the
-// future's owner (poll and drop); `done` is atomic; `&Event` is `Sync`.
-unsafe impl Send for EventFuture<'_> {}
-
 impl core::future::Future for EventFuture<'_> {
     type Output = ();
 
@@ -220,6 +215,10 @@ impl core::future::Future for EventFuture<'_> {
         cx: &mut core::task::Context<'_>,
     ) -> core::task::Poll<()> {
         let this = &*self;
+        if this.finished.get() {
+            // Polled again after `Ready`: it took its signal already.
+            return core::task::Poll::Ready(());
+        }
         let ready = if this.done.load(Ordering::Acquire) {
             true
         } else {
@@ -264,6 +263,7 @@ impl core::fmt::Debug for EventFuture<'_> {
     }
 }
 
+/// One `wait` in progress, as a latch.
 struct EventWait<'a> {
     event: &'a Event,
     /// Stored true by the `set` that granted us (see `wait_queue`).

@@ -150,6 +150,10 @@ impl Registry {
     /// the task list is closed, when no worker takes jobs any more: queued
     /// tasks see the pool terminating and cancel themselves.
     pub(crate) fn drain_after_close(&self) {
+        // Pairs with the fence in an outside `schedule`'s `notify_work`
+        // (push, fence, read `closed`): either it sees the list closed and
+        // drains itself, or we see its job.
+        crate::sync::fence(Ordering::SeqCst);
         while let Some(job) = self.injector.pop() {
             // SAFETY: popped, so ours to execute once.
             unsafe { job.execute() };

@@ -472,3 +472,68 @@ mod futures_lite_shim {
         }
     }
 }
+
+/// A yield goes behind everything already queued on its worker: with one
+/// worker, the three tasks queued before the yield all run before the
+/// yielder resumes (not just the oldest one).
+#[test]
+fn yield_goes_behind_all_queued_work() {
+    let p = pool(1);
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let o = order.clone();
+    p.spawn_async(async move {
+        let mut hs = Vec::new();
+        for i in 1..=3 {
+            let o = o.clone();
+            hs.push(spindle::spawn_async(
+                async move { o.lock().unwrap().push(i) },
+            ));
+        }
+        spindle::yield_async().await;
+        o.lock().unwrap().push(0);
+        for h in hs {
+            h.await.unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(*order.lock().unwrap(), vec![1, 2, 3, 0]);
+}
+
+/// A `wait_async` future dropped before the count reaches zero leaves the
+/// counter's wait list: many abandoned waits do not pile up wakers (each
+/// holds a reference to its task), and the counter still completes.
+#[test]
+fn dropped_counter_wait_deregisters() {
+    use std::task::{Context, Poll, Waker};
+    let p = pool(1);
+    let done = spindle::Counter::new();
+    let ev = Arc::new(spindle::Event::manual());
+    let e2 = ev.clone();
+    p.dispatch(&done, [move || e2.wait()]);
+    let counting = Arc::new(AtomicUsize::new(0));
+    struct CountingWaker(Arc<AtomicUsize>);
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    for _ in 0..100 {
+        let waker = Waker::from(Arc::new(CountingWaker(counting.clone())));
+        let mut f = Box::pin(done.wait_async());
+        assert!(f
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        drop(f);
+        // The only strong refs left: ours (the list dropped its clone).
+        drop(waker);
+    }
+    ev.set();
+    p.wait(&done);
+    assert_eq!(
+        counting.load(Ordering::SeqCst),
+        0,
+        "a dropped wait was woken"
+    );
+}

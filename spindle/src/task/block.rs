@@ -73,8 +73,13 @@ pub(crate) fn run_here<F: Future>(future: F) -> F::Output {
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
-        // Cleared before the poll: a wake during the poll is then seen.
-        signal.woken.store(false, Ordering::Relaxed);
+        // Cleared before the poll, so a wake during the poll is seen. A
+        // swap, not a store: a read-modify-write reads the latest value,
+        // so either it reads a wake's `true` (and acquires what the waker
+        // did, e.g. completing the task the future checks) or that wake's
+        // `true` comes after it and `wait_on` sees it. A plain store could
+        // sit in a store buffer past the poll's loads and erase the wake.
+        signal.woken.swap(false, Ordering::Acquire);
         if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
             return v;
         }

@@ -170,7 +170,10 @@ impl TaskList {
         drop(s);
         if self.is_closed() {
             // The pool may be gone: free the registry if we emptied the
-            // list. Nothing of `self` is touched after that.
+            // list. Two removers may both get here; whichever takes the
+            // orphan drops it, and the other still holds its own strong
+            // reference (every completer does, see `raw::complete`), so
+            // `self` stays valid for both.
             if let Some(last) = self.take_orphan_if_empty() {
                 drop(last);
             }

@@ -60,6 +60,12 @@ mod spawn {
         /// `spawn` is taken by detached closures ([`Pool::spawn`]), hence
         /// the name.
         ///
+        /// Dropping the pool cancels unfinished tasks: their futures are
+        /// dropped (once), and their handles return a cancelled
+        /// [`JobError`](crate::JobError). A future whose destructor blocks
+        /// on another task of the same pool (say, `JoinHandle::join` in a
+        /// `Drop`) hangs that drop: the workers are gone by then.
+        ///
         /// ```
         /// let pool = spindle::Pool::builder().workers(2).build()?;
         /// let h = pool.spawn_async(async {

@@ -55,10 +55,11 @@ pub(crate) struct Header {
     pub(crate) job: JobHeader,
     pub(crate) state: State,
     pub(crate) vtable: &'static Vtable,
-    /// The pool. Alive while the task is unfinished: a queued or running
-    /// task is held by a worker (or by the thread that queued it from
-    /// outside, see `schedule`), an idle one is in the pool's task list,
-    /// which keeps the registry alive for its tasks (`list.rs`).
+    /// The pool. Alive while the task is unfinished: while the pool lives
+    /// its handle and workers hold the registry (queued and running tasks
+    /// are theirs to run); after the pool's drop, the task list holds it
+    /// while any task is listed (`list.rs`), and every task still queued
+    /// then is listed (shutdown took the rest).
     registry: *const Registry,
     pub(crate) links: Links,
 }
@@ -158,13 +159,14 @@ thread_local! {
     /// Set by `yield_async` during a poll: the task asked to go behind
     /// other work.
     static YIELDED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
-    /// Consecutive self-wakes requeued on this thread's deque.
+    /// Self-wakes requeued on this thread's deque since the last one sent
+    /// behind.
     static BUDGET_USED: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
 }
 
-/// How many times a worker requeues tasks that woke themselves where they
-/// run again at once (the newest job of its deque) before one goes behind
-/// the rest of its queue instead (tokio issue 4730).
+/// A worker sends every `BUDGET`th requeue of a task that woke itself
+/// (counted across tasks, not reset) behind the rest of its queue, instead
+/// of where it runs again at once (tokio issue 4730).
 pub(crate) const BUDGET: u32 = 32;
 
 /// Marks the running task as yielding (see `yield_async`).
@@ -235,6 +237,13 @@ where
     // SAFETY: live while we hold the queue entry's reference.
     let h = unsafe { header.as_ref() };
     let cancel_now = match h.state.to_running() {
+        ToRunning::Skip => {
+            if h.state.release(1) {
+                // SAFETY: that was the last reference.
+                unsafe { (h.vtable.dealloc)(header) };
+            }
+            return;
+        }
         ToRunning::Cancel => true,
         // A pool that is shutting down cancels its tasks instead of
         // polling them (a task that keeps waking itself would otherwise
@@ -280,7 +289,12 @@ where
             let dropped = unsafe { drop_future::<F>(cell) };
             let result = match dropped {
                 Ok(()) => Ok(v),
-                Err(p) => Err(JobError::panic(p)),
+                Err(p) => {
+                    // The output is lost with the panic; its own drop must
+                    // not unwind out of the job either.
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(v)));
+                    Err(JobError::panic(p))
+                }
             };
             // SAFETY: RUNNING, future dropped; the poll's and the owned
             // references are released there.
@@ -372,8 +386,10 @@ where
     };
     // SAFETY: live: we hold references.
     let h = unsafe { header.as_ref() };
-    // SAFETY: RUNNING: the registry is alive until our `remove` below
-    // (after which we do not touch it).
+    // SAFETY: the registry is alive: whoever completes a task holds a
+    // strong reference to it (a worker's, the dropping pool's, or the
+    // `keep` of an outside `schedule` draining it); RUNNING keeps the task
+    // unfinished until `to_complete`.
     let registry = unsafe { h.registry() };
     let prev = h.state.to_complete();
     if !prev.has_join_interest() {
@@ -393,13 +409,18 @@ where
     } else if prev.has_join_waker() {
         // SAFETY: JOIN_WAKER was set when we completed: the slot is the
         // task's now and holds a waker; the handle no longer writes it.
-        unsafe {
+        // A foreign waker that panics must not unwind out of the job
+        // (the task would stay listed and keep its references).
+        let woke = catch_unwind(AssertUnwindSafe(|| unsafe {
             Header::trailer(header).as_ref().waker.with(|w| {
                 if let Some(w) = &*w {
                     w.wake_by_ref();
                 }
             })
-        };
+        }));
+        if let Err(p) = woke {
+            registry.handle_panic(p);
+        }
     }
     // Last use of the registry: leaving the list may free it.
     registry.tasks.remove(header);
@@ -422,10 +443,9 @@ unsafe fn take_output<F: Future>(header: NonNull<Header>, dst: *mut ()) {
     };
     let out = match stage {
         Stage::Finished(r) => r,
-        Stage::Consumed => {
-            // Already taken (a handle polled to completion, then dropped).
-            return;
-        }
+        // Already taken: a completer that dropped the output of a task
+        // nobody joins never calls this twice; kept total for safety.
+        Stage::Consumed => return,
         Stage::Running(_) => unreachable!("spindle: output of a running task"),
     };
     if dst.is_null() {

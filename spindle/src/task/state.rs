@@ -12,7 +12,9 @@
 //! queue entry while the task is scheduled (`NOTIFIED`; it becomes the
 //! poller's while `RUNNING`), and the pool's task list until the task
 //! completes (the "owned" reference). A new task starts with three:
-//! handle, owned, and queue (it is spawned scheduled).
+//! handle, owned, and queue (it is spawned scheduled). The owned reference
+//! stands for the pool's hold on an unfinished task (listed in its task
+//! list once it went idle, see `list.rs`); completion releases it.
 //!
 //! # Rules
 //!
@@ -101,6 +103,9 @@ pub(crate) enum ToRunning {
     Poll,
     /// Abort was requested: drop the future and complete as cancelled.
     Cancel,
+    /// Pool shutdown took the task while it was queued (and completed it,
+    /// or is completing it): only release the queue entry's reference.
+    Skip,
 }
 
 /// What the poller does after the future returned `Pending`.
@@ -144,11 +149,11 @@ pub(crate) enum Abort {
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Shutdown {
-    /// Idle: now `RUNNING` for the caller, who drops the future and
-    /// completes the task as cancelled.
+    /// Idle or queued: now `RUNNING` for the caller, who drops the future
+    /// and completes the task as cancelled. A queue entry, if any, finds
+    /// the task taken and only drops its reference (`ToRunning::Skip`).
     Cancel,
-    /// Running, queued or complete: marked cancelled; the queued run (or
-    /// the running poll) finishes it.
+    /// Running (the poller finishes it, marked cancelled) or complete.
     Nothing,
 }
 
@@ -184,10 +189,12 @@ impl State {
     /// Taken from a queue: `NOTIFIED` → `RUNNING`.
     pub(crate) fn to_running(&self) -> ToRunning {
         self.update(|s| {
-            debug_assert!(
-                s.has(NOTIFIED) && !s.has(RUNNING) && !s.has(COMPLETE),
-                "{s:?}"
-            );
+            debug_assert!(s.has(NOTIFIED), "{s:?}");
+            if s.has(RUNNING) || s.has(COMPLETE) {
+                // Only shutdown claims a queued task (see `shutdown`).
+                debug_assert!(s.has(CANCELLED), "{s:?}");
+                return (None, ToRunning::Skip);
+            }
             let next = (s.0 & !NOTIFIED) | RUNNING;
             let out = if s.has(CANCELLED) {
                 ToRunning::Cancel
@@ -289,12 +296,14 @@ impl State {
         })
     }
 
-    /// Pool shutdown, for a task still in the pool's list.
+    /// Pool shutdown, for a task still in the pool's list. A queued task
+    /// is taken too: its queue entry may sit in a queue nobody drains any
+    /// more (a waker outside the pool that queued it during the drop).
     pub(crate) fn shutdown(&self) -> Shutdown {
         self.update(|s| {
             if s.has(COMPLETE) {
                 (None, Shutdown::Nothing)
-            } else if s.has(RUNNING) || s.has(NOTIFIED) {
+            } else if s.has(RUNNING) {
                 (Some(s.0 | CANCELLED), Shutdown::Nothing)
             } else {
                 (Some(s.0 | CANCELLED | RUNNING), Shutdown::Cancel)

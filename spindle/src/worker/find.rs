@@ -21,8 +21,10 @@ impl WorkerLocal {
             }
         }
         self.promote_if_starved();
-        if self.fifo_next.replace(false) {
-            // After a yield: the oldest job first (see `push_behind`).
+        let fifo = self.fifo_left.get();
+        if fifo > 0 {
+            // After a yield: the oldest jobs first (see `push_behind`).
+            self.fifo_left.set(fifo - 1);
             loop {
                 match self.registry().stealer(self.index).steal() {
                     // SAFETY: our deque holds only `JobRef`s.

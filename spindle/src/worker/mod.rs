@@ -80,9 +80,9 @@ pub(crate) struct WorkerLocal {
     counters: *const SlotCounters,
     rng: XorShift,
     tick: Cell<u32>,
-    /// Set after a task yielded (see `push_behind`): the next local pick
-    /// takes the oldest job of the deque instead of the newest.
-    fifo_next: Cell<bool>,
+    /// After a task yielded (see `push_behind`): how many local picks
+    /// still take the deque's oldest job instead of its newest.
+    fifo_left: Cell<usize>,
     /// This slot's fibers, if it has any (worker slots of a pool built
     /// with fibers, on a target with a context switch). They live in the
     /// registry, which outlives the slot.
@@ -142,7 +142,7 @@ impl WorkerLocal {
             counters: registry.counters(index),
             rng: XorShift::new(index as u64 + 1),
             tick: Cell::new(0),
-            fifo_next: Cell::new(false),
+            fifo_left: Cell::new(0),
         }
     }
 
@@ -194,11 +194,12 @@ impl WorkerLocal {
 
     /// Queues a job *behind* the work already in the deque: a task that
     /// yielded. It goes on the deque like any job (stealable), and the
-    /// next local pick takes the deque's oldest job (its top, as a thief
-    /// would) instead of this newest one, so the deque rotates.
+    /// next local picks, as many as the deque holds now, take its oldest
+    /// jobs (from the top, as a thief would) instead of the newest, so
+    /// everything queued before runs before this job does.
     pub(crate) fn push_behind(&self, job: JobRef) {
         self.push_public(job);
-        self.fifo_next.set(true);
+        self.fifo_left.set(self.deque.len());
     }
 
     /// Like `push_public`, but a full deque runs the job here and now
