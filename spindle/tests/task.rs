@@ -505,7 +505,7 @@ fn yield_goes_behind_all_queued_work() {
 /// holds a reference to its task), and the counter still completes.
 #[test]
 fn dropped_counter_wait_deregisters() {
-    use std::task::{Context, Poll, Waker};
+    use std::task::{Context, Waker};
     let p = pool(1);
     let done = spindle::Counter::new();
     let ev = Arc::new(spindle::Event::manual());
