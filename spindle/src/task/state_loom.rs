@@ -203,3 +203,57 @@ fn handle_drop_racing_completion_drops_output_once() {
         assert_eq!(Effects::get(&fx.freed), 1);
     });
 }
+
+/// Pool shutdown racing a wake from outside the pool, after the workers
+/// are gone: the wake may queue the idle task on a queue that nobody will
+/// drain. Shutdown must drop the future whether the wake came first (it
+/// takes the queued task; the entry, if ever run, only drops its
+/// reference) or second (the wake then finds the task complete).
+///
+/// Catches: a shutdown that leaves a queued task to its entry (the old
+/// rule, mutation-checked: the future is never dropped), an entry that
+/// runs a task shutdown took, reference slips on the `Skip` path.
+#[test]
+fn shutdown_racing_a_wake_drops_the_future_once() {
+    use super::state::Shutdown;
+    loom::model(|| {
+        let state = Arc::new(State::new());
+        let fx = Arc::new(Effects::default());
+        start(&state);
+        assert_eq!(state.to_idle(), ToIdle::Idle);
+        state.acquire(); // the outside waker's reference
+        let (s2, f2) = (state.clone(), fx.clone());
+        let waker = thread::spawn(move || match s2.wake_by_val() {
+            // Pushed on a queue nobody drains now.
+            Wake::Submit => Effects::bump(&f2.queued),
+            Wake::Nothing => {}
+            Wake::Dealloc => Effects::bump(&f2.freed),
+        });
+        // The close pass: a temporary reference, then shutdown.
+        state.acquire();
+        if state.shutdown() == Shutdown::Cancel {
+            Effects::bump(&fx.future_dropped);
+            // Completion releases only the owned reference here.
+            let prev = state.to_complete();
+            assert!(prev.has_join_interest());
+            if state.release(1) {
+                Effects::bump(&fx.freed);
+            }
+        }
+        if state.release(1) {
+            Effects::bump(&fx.freed);
+        }
+        waker.join().unwrap();
+        assert_eq!(Effects::get(&fx.future_dropped), 1, "{:?}", state.load());
+        if Effects::get(&fx.queued) == 1 {
+            // Should the entry run after all (a late drain), it only
+            // drops its reference.
+            assert_eq!(state.to_running(), ToRunning::Skip);
+            if state.release(1) {
+                Effects::bump(&fx.freed);
+            }
+        }
+        drop_handle(&state, &fx);
+        assert_eq!(Effects::get(&fx.freed), 1);
+    });
+}
