@@ -9,8 +9,8 @@
 //!                           injector as every other job
 //!                State:     the packed state word (`state.rs`)
 //!                vtable:    the functions that know the future's type
-//!                registry:  the pool (alive while the task is unfinished:
-//!                           it is in the pool's task list, see `list.rs`)
+//!                registry:  the pool, without a reference count (what
+//!                           keeps it alive: see the field's docs)
 //!                links:     the pool's task list (`list.rs`)
 //!   offset 64  Trailer  the join waker (see `state.rs` for who owns it)
 //!   then       Stage<F> the future, then its output
