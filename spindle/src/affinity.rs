@@ -47,9 +47,11 @@ fn allowed_cores() -> Result<Vec<usize>, Error> {
         });
     }
     let max = 8 * core::mem::size_of_val(&set);
-    // SAFETY: `CPU_ISSET` reads the set for indices below its bit size.
     Ok((0..max)
-        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        .filter(|&c| {
+            // SAFETY: `CPU_ISSET` reads the set at an index below its bit size.
+            unsafe { libc::CPU_ISSET(c, &set) }
+        })
         .collect())
 }
 

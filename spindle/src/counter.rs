@@ -229,8 +229,8 @@ impl Pool {
     {
         let cur = worker::current();
         // SAFETY: `CURRENT` points to a live slot run by this thread.
-        let local =
-            unsafe { cur.as_ref() }.filter(|w| core::ptr::eq(w.registry(), &**self.registry()));
+        let local = unsafe { cur.as_ref() };
+        let local = local.filter(|w| core::ptr::eq(w.registry(), &**self.registry()));
         let refs: Vec<_> = jobs
             .into_iter()
             .map(|f| {

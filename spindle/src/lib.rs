@@ -2,8 +2,10 @@
 //!
 //! A work-stealing job system: one pool of worker threads that runs
 //! fork-join work ([`join`], [`scope`]), batches waited on with a
-//! [`Counter`], and detached jobs ([`spawn`]), and costs about a function
-//! call when work is not stolen.
+//! [`Counter`], detached jobs ([`spawn`]), jobs that wait on fibers
+//! without blocking their thread ([`Builder::fibers`]), and async tasks
+//! ([`spawn_async`], [`Pool::block_on`]), and costs about a function call
+//! when work is not stolen.
 //!
 //! ```
 //! let pool = spindle::Pool::builder().workers(2).build()?;

@@ -140,10 +140,11 @@ impl JobRef {
     /// The untagged header address.
     #[inline(always)]
     pub(crate) fn header_ptr(self) -> NonNull<JobHeader> {
-        // SAFETY: clearing tag bits of a non-null, 8-aligned address whose
-        // untagged value is non-null leaves it non-null.
-        self.0
-            .map_addr(|a| unsafe { core::num::NonZeroUsize::new_unchecked(a.get() & !TAG_MASK) })
+        self.0.map_addr(|a| {
+            // SAFETY: clearing tag bits of a non-null, 8-aligned address
+            // whose untagged value is non-null leaves it non-null.
+            unsafe { core::num::NonZeroUsize::new_unchecked(a.get() & !TAG_MASK) }
+        })
     }
 
     /// Runs the job.

@@ -84,10 +84,8 @@ impl HeapJob {
         });
         let p = NonNull::from(Box::leak(boxed));
         // SAFETY: leaked, so live until `execute_boxed` frees it.
-        (
-            unsafe { JobRef::new(p.cast::<JobHeader>(), Priority::Normal) },
-            true,
-        )
+        let job = unsafe { JobRef::new(p.cast::<JobHeader>(), Priority::Normal) };
+        (job, true)
     }
 }
 

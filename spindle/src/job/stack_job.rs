@@ -123,11 +123,12 @@ where
     /// The executed job's result or panic, taken out (leaving `None`).
     pub(crate) fn take_job_result(&self) -> JobResult<R> {
         debug_assert!(self.head.header.state().load(Ordering::Relaxed) & DONE != 0);
-        // SAFETY: `DONE` is set (acquired by the latch probe that ended the
-        // wait), so the executor is finished with `result`; only the owner
-        // touches it now.
-        self.result
-            .with_mut(|r| unsafe { core::mem::replace(&mut *r, JobResult::None) })
+        self.result.with_mut(|r| {
+            // SAFETY: `DONE` is set (acquired by the latch probe that ended
+            // the wait), so the executor is finished with `result`; only the
+            // owner touches it now.
+            unsafe { core::mem::replace(&mut *r, JobResult::None) }
+        })
     }
 
     /// # Safety

@@ -46,8 +46,6 @@ pub(crate) const CANCELLED: usize = 1 << 5;
 const REF_SHIFT: u32 = 6;
 /// One reference.
 pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
-/// Mask of the flag bits.
-const FLAGS: usize = REF_ONE - 1;
 
 /// A new task: spawned scheduled, with its handle, queue and owned refs.
 const INITIAL: usize = (3 * REF_ONE) | NOTIFIED | JOIN_INTEREST;
@@ -352,11 +350,5 @@ impl State {
             };
             (Some(next), s)
         })
-    }
-
-    /// For tests and debug output: the flag bits.
-    #[allow(dead_code)]
-    pub(crate) fn flags(&self) -> usize {
-        self.0.load(Ordering::Relaxed) & FLAGS
     }
 }
