@@ -6,6 +6,7 @@ use crate::deque;
 use crate::error::Error;
 use crate::fiber::SlotFibers;
 use crate::job::JobCacheHome;
+use crate::mailbox::Mailbox;
 use crate::pool::Pool;
 use crate::registry::{Registry, SlotShared};
 use crate::stats::SlotCounters;
@@ -269,7 +270,7 @@ impl Builder {
     pub fn build(self) -> Result<Pool, Error> {
         let workers = self.validate()?;
         let pin_plan = match &self.pin {
-            Some(chosen) => Some(crate::affinity::plan(workers, chosen.as_deref())?),
+            Some(chosen) => Some(crate::pin::plan(workers, chosen.as_deref())?),
             None => None,
         };
         let slots = workers + 1; // the last slot is the participant's
@@ -277,14 +278,19 @@ impl Builder {
         let mut shared = Vec::with_capacity(slots);
         for _ in 0..slots {
             let (w, s) = deque::new(self.deque_capacity);
-            owners.push(w);
+            let (high, high_s) = deque::new(self.deque_capacity);
+            let (low, low_s) = deque::new(self.deque_capacity);
+            owners.push((w, [high, low]));
             shared.push(SlotShared {
                 stealer: s,
+                class_stealers: [high_s, low_s],
+                mailbox: Mailbox::new(),
                 cache_home: JobCacheHome::new(self.job_capacity),
                 counters: CachePadded::new(SlotCounters::default()),
             });
         }
-        let registry = Registry::new(shared.into(), self.panic_handler);
+        let registry =
+            Registry::new(shared.into(), self.panic_handler).with_pinned(pin_plan.clone());
         // Fiber stacks for every worker slot (not the participant's: the
         // thread that borrows it is not ours to switch away from).
         let fibers = if crate::fiber::context::SUPPORTED {
@@ -303,7 +309,7 @@ impl Builder {
         }
         let registry = Arc::new(registry.with_fibers(slot_fibers));
         Registry::set_arc(&registry);
-        let mut locals = owners.into_iter().enumerate().map(|(i, deque)| {
+        let mut locals = owners.into_iter().enumerate().map(|(i, (deque, classes))| {
             // SAFETY: each home gets exactly one local cache, and the
             // registry (holding homes, parkers and counters) outlives every
             // `WorkerLocal`: workers hold an `Arc`, the participant's lives
@@ -311,7 +317,9 @@ impl Builder {
             unsafe {
                 let cache = registry.slot(i).cache_home.make_local();
                 let fibers = registry.fibers(i);
-                Box::new(WorkerLocal::new(&registry, i, deque, cache, fibers))
+                Box::new(WorkerLocal::new(
+                    &registry, i, deque, classes, cache, fibers,
+                ))
             }
         });
         let mut threads = Vec::with_capacity(workers);
@@ -334,7 +342,7 @@ impl Builder {
                 if let Some(core) = core {
                     // The worker still runs its loop if pinning failed:
                     // `build` stops the pool and reports the error.
-                    let _ = pinned_tx.send(crate::affinity::pin_current(core));
+                    let _ = pinned_tx.send(crate::pin::pin_current(core));
                 }
                 drop(pinned_tx);
                 run_worker(local, reg)
@@ -342,6 +350,7 @@ impl Builder {
             match b.spawn(body) {
                 Ok(h) => threads.push(h),
                 Err(e) => {
+                    registry.forget_workers(workers - threads.len());
                     stop(&registry, threads);
                     return Err(Error::Spawn(e));
                 }

@@ -3,10 +3,13 @@
 
 use std::any::Any;
 
+use crate::error::Error;
 use crate::fiber::{FiberRef, Waiter};
 use crate::job::HeapJob;
 use crate::latch::Latch;
+use crate::options::Options;
 use crate::pool::Pool;
+use crate::registry::Placement;
 use crate::sleep::Parker;
 use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
 use crate::worker::{self, WorkerLocal};
@@ -227,6 +230,46 @@ impl Pool {
         I: IntoIterator<Item = F>,
         F: FnOnce() + Send + 'static,
     {
+        self.dispatch_placed(counter, jobs, Placement::PLAIN);
+    }
+
+    /// [`Pool::dispatch`] with [`Options`] for every job of the batch.
+    ///
+    /// # Errors
+    ///
+    /// An affinity this pool cannot honour; then no job is queued and the
+    /// counter is unchanged.
+    ///
+    /// ```
+    /// use spindle::{Options, Priority};
+    ///
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let counter = spindle::Counter::new();
+    /// let urgent = Options::new().priority(Priority::High);
+    /// pool.dispatch_with(urgent, &counter, (0..8).map(|_| || {}))?;
+    /// pool.wait(&counter);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn dispatch_with<I, F>(
+        &self,
+        options: Options,
+        counter: &Counter,
+        jobs: I,
+    ) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = F>,
+        F: FnOnce() + Send + 'static,
+    {
+        let placement = self.registry().place(&options)?;
+        self.dispatch_placed(counter, jobs, placement);
+        Ok(())
+    }
+
+    fn dispatch_placed<I, F>(&self, counter: &Counter, jobs: I, placement: Placement)
+    where
+        I: IntoIterator<Item = F>,
+        F: FnOnce() + Send + 'static,
+    {
         let cur = worker::current();
         // SAFETY: `CURRENT` points to a live slot run by this thread.
         let local = unsafe { cur.as_ref() };
@@ -242,7 +285,12 @@ impl Pool {
                     }
                     inner.complete_one();
                 };
-                let (job, heap) = HeapJob::alloc(job, local.map(|w| &w.cache));
+                let (job, heap) = HeapJob::alloc(
+                    job,
+                    local.map(|w| &w.cache),
+                    placement.priority,
+                    placement.affinity,
+                );
                 if heap {
                     if let Some(w) = local {
                         w.record_heap_fallback();
@@ -257,6 +305,14 @@ impl Pool {
         let n = refs.len();
         counter.inner.pending.fetch_add(n, Ordering::Relaxed);
         let registry = self.registry();
+        if !placement.is_plain() {
+            // One by one: each goes where its class or set says, and
+            // wakes whoever may take it.
+            for job in refs {
+                registry.push_special(job, local);
+            }
+            return;
+        }
         match local {
             Some(w) => refs.into_iter().for_each(|j| w.push_batch_quiet(j)),
             None => registry.injector.push_batch(refs),

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// Why a pool could not be built.
+/// Why a pool could not be built, or a submission was refused.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -71,6 +71,30 @@ pub enum Error {
     /// [`Pool::run_main_jobs`](crate::Pool::run_main_jobs) called on a
     /// thread other than the one that built the pool.
     NotMainThread,
+    /// An [`Affinity`](crate::Affinity) with no worker in it.
+    EmptyAffinity,
+    /// An [`Affinity`](crate::Affinity) naming a worker the pool does not
+    /// have.
+    NoSuchWorker {
+        /// The index given.
+        worker: usize,
+        /// How many workers the pool has (indices `0..workers`).
+        workers: usize,
+    },
+    /// [`Affinity::cores`](crate::Affinity::cores) on a pool that does not
+    /// pin its workers.
+    AffinityNeedsPinning,
+    /// [`Affinity::cores`](crate::Affinity::cores) naming a core no worker
+    /// is pinned to.
+    NoWorkerOnCore {
+        /// The core given.
+        core: usize,
+    },
+    /// More distinct affinity sets than one pool can tell apart.
+    TooManyAffinitySets {
+        /// The most a pool keeps.
+        max: usize,
+    },
     /// The operating system refused to read or set a thread's affinity.
     Pin {
         /// The core a worker was being pinned to (`None`: reading the
@@ -131,6 +155,25 @@ impl fmt::Display for Error {
             Error::NotEnoughCores { workers, cores } => write!(
                 f,
                 "cannot pin {workers} workers to distinct cores: only {cores} available"
+            ),
+            Error::EmptyAffinity => write!(f, "an affinity must name at least one worker"),
+            Error::NoSuchWorker { worker, workers } => write!(
+                f,
+                "affinity names worker {worker}, but the pool has workers 0..{workers}"
+            ),
+            Error::AffinityNeedsPinning => write!(
+                f,
+                "an affinity by cores needs a pool that pins its workers (Builder::pin_workers)"
+            ),
+            Error::NoWorkerOnCore { core } => {
+                write!(
+                    f,
+                    "affinity names core {core}, but no worker is pinned to it"
+                )
+            }
+            Error::TooManyAffinitySets { max } => write!(
+                f,
+                "more than {max} distinct affinity sets used with one pool"
             ),
             Error::Pin {
                 core: Some(c),

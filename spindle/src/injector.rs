@@ -1,27 +1,28 @@
 //! The global queue: jobs submitted from outside the pool, and the overflow
 //! of full worker deques.
 //!
-//! A mutex-protected FIFO with an atomic length, so the common "is there
-//! anything?" check on every idle loop takes no lock. Workers look here on a
+//! A mutex-protected FIFO per priority class with an atomic total length,
+//! so the common "is there anything?" check on every idle loop takes no
+//! lock. Affine jobs never come here (they go to a worker's mailbox). Workers look here on a
 //! fairness tick even when they have local work, so injected jobs are never
 //! starved by a worker that keeps feeding itself.
 
 use std::collections::VecDeque;
 
-use crate::job::JobRef;
+use crate::job::{JobRef, Priority};
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 use crate::util::CachePadded;
 
 pub(crate) struct Injector {
     len: CachePadded<AtomicUsize>,
-    queue: Mutex<VecDeque<JobRef>>,
+    queues: Mutex<[VecDeque<JobRef>; 3]>,
 }
 
 impl Injector {
     pub(crate) fn new() -> Self {
         Self {
             len: CachePadded::new(AtomicUsize::new(0)),
-            queue: Mutex::new(VecDeque::new()),
+            queues: Mutex::new([VecDeque::new(), VecDeque::new(), VecDeque::new()]),
         }
     }
 
@@ -31,12 +32,19 @@ impl Injector {
         self.len.load(Ordering::Relaxed) == 0
     }
 
-    /// Appends jobs in order; the caller notifies sleepers afterwards.
+    /// Appends jobs in order, each to its class's queue; the caller
+    /// notifies sleepers afterwards.
     pub(crate) fn push_batch(&self, jobs: impl IntoIterator<Item = JobRef>) {
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        q.extend(jobs);
+        let mut q = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let mut added = 0;
+        for job in jobs {
+            debug_assert!(!job.is_affine(), "affine jobs go to mailboxes");
+            q[job.priority() as usize].push_back(job);
+            added += 1;
+        }
         // Under the lock, so `len` never runs ahead of the queue's contents.
-        self.len.store(q.len(), Ordering::Release);
+        let len = self.len.load(Ordering::Relaxed);
+        self.len.store(len + added, Ordering::Release);
     }
 
     /// Appends one job; the caller notifies sleepers afterwards.
@@ -44,14 +52,29 @@ impl Injector {
         self.push_batch(core::iter::once(job));
     }
 
-    /// Takes the oldest job.
+    /// Takes the oldest job of the highest class that has one.
     pub(crate) fn pop(&self) -> Option<JobRef> {
+        self.pop_where(|q| q.iter_mut().find_map(VecDeque::pop_front))
+    }
+
+    /// Takes the oldest job of `class`.
+    pub(crate) fn pop_class(&self, class: Priority) -> Option<JobRef> {
+        self.pop_where(|q| q[class as usize].pop_front())
+    }
+
+    fn pop_where(
+        &self,
+        f: impl FnOnce(&mut [VecDeque<JobRef>; 3]) -> Option<JobRef>,
+    ) -> Option<JobRef> {
         if self.is_empty() {
             return None;
         }
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let job = q.pop_front();
-        self.len.store(q.len(), Ordering::Release);
+        let mut q = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let job = f(&mut q);
+        if job.is_some() {
+            let len = self.len.load(Ordering::Relaxed);
+            self.len.store(len - 1, Ordering::Release);
+        }
         job
     }
 }

@@ -1,6 +1,8 @@
 //! `join`: the fork-join primitive, as a free function.
 
-use crate::pool::with_worker;
+use crate::error::Error;
+use crate::options::Options;
+use crate::pool::{global, with_worker};
 use crate::worker;
 
 /// Runs `a` and `b`, potentially in parallel, on the current thread's pool
@@ -51,6 +53,40 @@ where
         return unsafe { &*cur }.join(a, b);
     }
     join_outside(a, b)
+}
+
+/// [`join`] with [`Options`] for `b` (see [`Pool::join_with`]), on the
+/// current thread's pool or the global pool.
+///
+/// # Errors
+///
+/// An affinity the pool cannot honour; then neither closure runs.
+///
+/// ```
+/// use spindle::{Options, Priority};
+///
+/// let (a, b) = spindle::join_with(Options::new().priority(Priority::Low), || 1, || 2)?;
+/// assert_eq!(a + b, 3);
+/// # Ok::<(), spindle::Error>(())
+/// ```
+pub fn join_with<A, B, RA, RB>(options: Options, a: A, b: B) -> Result<(RA, RB), Error>
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let cur = worker::current();
+    if cur.is_null() {
+        return global().join_with(options, a, b);
+    }
+    // SAFETY: `CURRENT` points to a live slot run by this thread.
+    let w = unsafe { &*cur };
+    let placement = w.registry().place(&options)?;
+    if placement.is_plain() {
+        return Ok(w.join(a, b));
+    }
+    Ok(w.join_placed(a, b, placement))
 }
 
 /// `join` from a thread outside every pool: runs it on the global pool.

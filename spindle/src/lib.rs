@@ -57,7 +57,7 @@ mod spin_lock;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod unwind;
 
-#[cfg(not(loom))]
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod affinity;
 #[cfg(not(loom))]
 mod builder;
@@ -72,9 +72,17 @@ mod fiber;
 #[cfg(not(loom))]
 mod join;
 #[cfg(not(loom))]
+mod mailbox;
+#[cfg(not(loom))]
 mod main_jobs;
 #[cfg(not(loom))]
 mod mutex;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
+mod options;
+#[cfg(not(loom))]
+mod pending;
+#[cfg(not(loom))]
+mod pin;
 #[cfg(not(loom))]
 mod pool;
 #[cfg(not(loom))]
@@ -107,20 +115,23 @@ pub use error::Error;
 #[cfg(not(loom))]
 pub use event::{Event, EventFuture};
 #[cfg(not(loom))]
-pub use join::join;
+pub use join::{join, join_with};
 #[cfg(not(loom))]
 pub use mutex::{Mutex, MutexGuard};
+pub use options::{Affinity, Options, Priority, FAIR_PERIOD};
 #[cfg(not(loom))]
 pub use pool::Pool;
 #[cfg(not(loom))]
 pub use scope::{scope, Scope};
 #[cfg(not(loom))]
-pub use spawn::spawn;
+pub use spawn::{spawn, spawn_with};
 pub use spin_lock::{SpinLock, SpinLockGuard};
 #[cfg(not(loom))]
 pub use stats::{Stats, WorkerStats};
 #[cfg(not(loom))]
 pub use task::{spawn_async, yield_async, JobError, JoinHandle, YieldAsync};
+#[cfg(not(loom))]
+pub use worker::worker_index;
 #[cfg(not(loom))]
 pub use yield_now::yield_now;
 

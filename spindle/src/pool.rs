@@ -8,6 +8,7 @@ use crate::builder::Builder;
 use crate::error::Error;
 use crate::job::StackJob;
 use crate::latch::Latch;
+use crate::options::Options;
 use crate::registry::Registry;
 use crate::sleep::thread_parker;
 use crate::stats::Stats;
@@ -102,6 +103,39 @@ impl Pool {
         self.in_worker(|w| w.join(a, b))
     }
 
+    /// [`Pool::join`] with [`Options`] for `b`, the half that may run
+    /// elsewhere: its priority class and the workers it may run on. `a`
+    /// runs on the calling thread as always; `b` is queued by its options
+    /// (not kept private), and the caller runs other work until it is
+    /// done. Default options take the plain `join` path.
+    ///
+    /// # Errors
+    ///
+    /// An affinity this pool cannot honour; then neither closure runs.
+    ///
+    /// ```
+    /// use spindle::{Affinity, Options};
+    ///
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let only_1 = Options::new().affinity(Affinity::worker(1));
+    /// let (a, b) = pool.join_with(only_1, || 1, spindle::worker_index)?;
+    /// assert_eq!((a, b), (1, Some(1)));
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn join_with<A, B, RA, RB>(&self, options: Options, a: A, b: B) -> Result<(RA, RB), Error>
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let placement = self.registry.place(&options)?;
+        if placement.is_plain() {
+            return Ok(self.join(a, b));
+        }
+        Ok(self.in_worker(|w| w.join_placed(a, b, placement)))
+    }
+
     /// Enters the pool: on a worker of this pool, `op` runs right here;
     /// from outside, on the participant slot, or on a worker if another
     /// thread holds that slot.
@@ -177,8 +211,7 @@ impl Pool {
         let job_ref = unsafe { job.as_job_ref() };
         // SAFETY: not queued yet; thread parkers are never freed.
         unsafe { crate::job::publish_waiter(job_ref, parker) };
-        self.registry.injector.push(job_ref);
-        self.registry.sleep.notify_work(1);
+        self.registry.inject(job_ref);
         while !job.latch().probe() {
             if job.set_sleeping() {
                 parker.park();
@@ -235,6 +268,12 @@ impl Drop for Participant<'_> {
 impl Drop for Pool {
     fn drop(&mut self) {
         self.registry.terminate();
+        // SAFETY: `CURRENT` points to a live slot run by this thread.
+        if let Some(w) = unsafe { worker::current().as_ref() } {
+            if core::ptr::eq(w.registry(), &*self.registry) && w.index() < self.num_workers() {
+                self.registry.prevote(w.index());
+            }
+        }
         let me = std::thread::current().id();
         for t in self.threads.drain(..) {
             // A job that owns its own pool may drop it on a worker of that

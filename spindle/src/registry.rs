@@ -3,14 +3,19 @@
 
 use std::any::Any;
 
+use crate::affinity::AffinitySets;
 use crate::deque::Stealer;
+use crate::error::Error;
 use crate::fiber::SlotFibers;
 use crate::injector::Injector;
-use crate::job::{JobCacheHome, JobHeader};
+use crate::job::{JobCacheHome, JobHeader, JobRef};
+use crate::mailbox::Mailbox;
 use crate::main_jobs::MainJobs;
+use crate::options::{Options, Priority};
+use crate::pending::Pending;
 use crate::sleep::Sleep;
 use crate::stats::{SlotCounters, Stats};
-use crate::sync::{Arc, AtomicBool, AtomicPtr, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicPtr, AtomicUsize, Mutex, Ordering};
 use crate::task::TaskList;
 use crate::unwind::payload_message;
 use crate::util::CachePadded;
@@ -19,9 +24,34 @@ use crate::worker::WorkerLocal;
 /// Called with the payload of a detached job's panic.
 pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync>;
 
+/// A submission's options, checked against the pool: what goes in the
+/// job's header.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Placement {
+    pub(crate) priority: Priority,
+    /// Affinity set id; 0: any worker.
+    pub(crate) affinity: u32,
+}
+
+impl Placement {
+    /// `Normal`, any worker.
+    pub(crate) const PLAIN: Placement = Placement {
+        priority: Priority::Normal,
+        affinity: 0,
+    };
+
+    pub(crate) fn is_plain(self) -> bool {
+        self.priority == Priority::Normal && self.affinity == 0
+    }
+}
+
 /// The shared half of one slot.
 pub(crate) struct SlotShared {
     pub(crate) stealer: Stealer<JobHeader>,
+    /// The slot's `High` and `Low` deques (`Normal` is `stealer`'s).
+    pub(crate) class_stealers: [Stealer<JobHeader>; 2],
+    /// Affine jobs this slot is home to.
+    pub(crate) mailbox: Mailbox,
     pub(crate) cache_home: JobCacheHome,
     pub(crate) counters: CachePadded<SlotCounters>,
 }
@@ -30,6 +60,21 @@ pub(crate) struct Registry {
     slots: Box<[SlotShared]>,
     pub(crate) injector: Injector,
     pub(crate) sleep: Sleep,
+    /// How many `High`, `Low` and affine jobs are queued.
+    pub(crate) pending: Pending,
+    /// The affinity sets in use, by id.
+    affinity: AffinitySets,
+    /// Which core each worker is pinned to, if the pool pins them.
+    pinned: Option<Vec<usize>>,
+    /// Round-robin over a set's members, for affine jobs submitted from
+    /// outside their set.
+    affine_next: AtomicUsize,
+    /// Workers that have not voted to exit (see `vote_exit`); 0 once
+    /// shutdown is decided.
+    live: AtomicUsize,
+    /// The worker that dropped the pool from inside a job, if one did: its
+    /// vote was cast for it then (`prevote`). `usize::MAX`: none.
+    prevoted: AtomicUsize,
     /// Unfinished async tasks, for shutdown.
     pub(crate) tasks: TaskList,
     /// Jobs for the thread that built the pool.
@@ -57,6 +102,12 @@ impl Registry {
             slots,
             injector: Injector::new(),
             sleep: Sleep::new(n),
+            pending: Pending::new(),
+            affinity: AffinitySets::new(),
+            pinned: None,
+            affine_next: AtomicUsize::new(0),
+            live: AtomicUsize::new(n - 1),
+            prevoted: AtomicUsize::new(usize::MAX),
             tasks: TaskList::new(n),
             main_jobs: MainJobs::new(),
             arc_self: AtomicPtr::new(core::ptr::null_mut()),
@@ -73,6 +124,12 @@ impl Registry {
     pub(crate) fn with_fibers(mut self, fibers: Vec<Box<SlotFibers>>) -> Self {
         debug_assert!(fibers.is_empty() || fibers.len() == self.num_workers);
         self.fibers = fibers;
+        self
+    }
+
+    /// Records the core each worker is pinned to (at build).
+    pub(crate) fn with_pinned(mut self, cores: Option<Vec<usize>>) -> Self {
+        self.pinned = cores;
         self
     }
 
@@ -96,6 +153,17 @@ impl Registry {
         &self.slots[index].stealer
     }
 
+    /// Slot `index`'s deque for `class`.
+    #[inline]
+    pub(crate) fn class_stealer(&self, index: usize, class: Priority) -> &Stealer<JobHeader> {
+        let slot = &self.slots[index];
+        match class {
+            Priority::High => &slot.class_stealers[0],
+            Priority::Normal => &slot.stealer,
+            Priority::Low => &slot.class_stealers[1],
+        }
+    }
+
     pub(crate) fn slot(&self, index: usize) -> &SlotShared {
         &self.slots[index]
     }
@@ -104,9 +172,173 @@ impl Registry {
         &self.slots[index].counters
     }
 
-    /// True if any queue looked non-empty (the sleep re-check, S3).
+    /// True if any queue, mailboxes included, looked non-empty.
     pub(crate) fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.slots.iter().any(|s| !s.stealer.is_empty())
+        self.has_shared_work() || self.slots.iter().any(|s| !s.mailbox.is_empty())
+    }
+
+    /// True if slot `index` could find work: the sleep re-check (S3).
+    /// Other slots' mailboxes are not looked at: their home worker is
+    /// woken for them (`notify_slot`).
+    pub(crate) fn has_work_for(&self, index: usize) -> bool {
+        self.has_shared_work() || !self.slots[index].mailbox.is_empty()
+    }
+
+    fn has_shared_work(&self) -> bool {
+        !self.injector.is_empty()
+            || self
+                .slots
+                .iter()
+                .any(|s| !s.stealer.is_empty() || s.class_stealers.iter().any(|c| !c.is_empty()))
+    }
+
+    /// Checks `options` against this pool: the priority and affinity set
+    /// id to put in a job's header.
+    pub(crate) fn place(&self, options: &Options) -> Result<Placement, Error> {
+        let affinity = match &options.affinity {
+            None => 0,
+            Some(a) => {
+                self.affinity
+                    .intern(a, self.num_workers, self.pinned.as_deref())?
+                    .0
+            }
+        };
+        Ok(Placement {
+            priority: options.priority,
+            affinity,
+        })
+    }
+
+    /// Queues a job that is not plain (`High`, `Low`, or affine); `local`
+    /// is the calling thread's slot if it is one of this pool's.
+    ///
+    /// An affine job goes to the mailbox of a worker of its set: the
+    /// caller's own slot if it is in the set, else the next member in
+    /// round-robin order; that worker is woken. Other jobs go to the
+    /// caller's deque for their class, or from outside, to the injector.
+    #[cold]
+    pub(crate) fn push_special(&self, job: JobRef, local: Option<&WorkerLocal>) {
+        debug_assert!(!job.is_plain());
+        if job.is_affine() {
+            // SAFETY: the job is live until executed, and not yet queued.
+            let id = unsafe { job.header_ptr().as_ref() }.affinity();
+            let set = self.affinity.get(id);
+            let home = match local {
+                Some(w) if set.contains(w.index()) => w.index(),
+                _ if set.len() == 1 => set.nth(0),
+                _ => set.nth(self.affine_next.fetch_add(1, Ordering::Relaxed) % set.len()),
+            };
+            self.pending.queued_affine();
+            self.slots[home].mailbox.push(job.priority(), job, set);
+            self.sleep.notify_slot(home);
+            return;
+        }
+        self.pending.queued(job.priority());
+        match local {
+            Some(w) => w.push_class(job),
+            None => self.injector.push(job),
+        }
+        self.sleep.notify_work(1);
+    }
+
+    /// Queues a job from a thread that is not one of this pool's slots.
+    pub(crate) fn inject(&self, job: JobRef) {
+        if job.is_plain() {
+            self.injector.push(job);
+            self.sleep.notify_work(1);
+        } else {
+            self.push_special(job, None);
+        }
+    }
+
+    /// A worker found nothing anywhere while the pool terminates, and can
+    /// exit (it runs on its own stack, no fiber suspended). Returns true
+    /// once every worker has voted: the pool is quiescent and the worker
+    /// may exit. Until then a voter runs nothing; if work for it shows up,
+    /// it takes back its vote ([`unvote`](Self::unvote)) before taking it.
+    ///
+    /// Why not exit at once, as a worker without affine jobs could: a job
+    /// still running elsewhere may queue work that only this worker may run
+    /// (its mailbox). Exit is decided when the last worker votes; each
+    /// vote comes after a check that no queue, mailboxes included, holds
+    /// work, and a voter that takes work un-votes first, so when the count
+    /// reaches zero no job runs and none is queued.
+    pub(crate) fn vote_exit(&self, index: usize, voted: &core::cell::Cell<bool>) -> bool {
+        if voted.get() {
+            return self.exit_decided();
+        }
+        if self.prevoted.load(Ordering::Relaxed) == index {
+            voted.set(true);
+            return self.exit_decided();
+        }
+        // Order the check after whatever this thread queued and ran.
+        crate::sync::fence(Ordering::SeqCst);
+        if self.has_work() {
+            return false;
+        }
+        voted.set(true);
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.sleep.wake_all();
+            return true;
+        }
+        false
+    }
+
+    /// The pool is being dropped on its own worker `index`, inside a job:
+    /// that worker cannot vote before the drop waits for the others, so
+    /// its vote is cast now. Work that job queues after the drop for
+    /// another worker's mailbox may then find that worker gone: this
+    /// worker runs such leftovers itself before its thread ends
+    /// (`run_leftovers`), the one case where an affine job can run outside
+    /// its set rather than never.
+    pub(crate) fn prevote(&self, index: usize) {
+        self.prevoted.store(index, Ordering::Relaxed);
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.sleep.wake_all();
+        }
+    }
+
+    /// Called by each worker as its thread ends: the worker that dropped
+    /// the pool (see `prevote`) runs what is left in mailboxes.
+    pub(crate) fn run_leftovers(&self, index: usize) {
+        if self.prevoted.load(Ordering::Relaxed) != index {
+            return;
+        }
+        let jobs: Vec<JobRef> = self
+            .slots
+            .iter()
+            .flat_map(|s| s.mailbox.take_all())
+            .collect();
+        for job in jobs {
+            // SAFETY: taken from a queue, so ours to execute once.
+            unsafe { job.execute() };
+        }
+    }
+
+    /// True once every worker voted to exit.
+    pub(crate) fn exit_decided(&self) -> bool {
+        self.live.load(Ordering::SeqCst) == 0
+    }
+
+    /// Takes back a vote (see `vote_exit`); false if exit is decided
+    /// already.
+    pub(crate) fn unvote(&self, voted: &core::cell::Cell<bool>) -> bool {
+        debug_assert!(voted.get());
+        let ok = self
+            .live
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n > 0).then_some(n + 1)
+            })
+            .is_ok();
+        if ok {
+            voted.set(false);
+        }
+        ok
+    }
+
+    /// Forgets `n` workers that never started (a failed build).
+    pub(crate) fn forget_workers(&self, n: usize) {
+        self.live.fetch_sub(n, Ordering::SeqCst);
     }
 
     pub(crate) fn is_terminating(&self) -> bool {
@@ -146,7 +378,8 @@ impl Registry {
         this.tasks.retire(this.clone());
     }
 
-    /// Runs every job left in the global queue on this thread. Called once
+    /// Runs every job left in the global queue and the mailboxes on this
+    /// thread. Called once
     /// the task list is closed, when no worker takes jobs any more: queued
     /// tasks see the pool terminating and cancel themselves.
     pub(crate) fn drain_after_close(&self) {
@@ -154,9 +387,22 @@ impl Registry {
         // (push, fence, read `closed`): either it sees the list closed and
         // drains itself, or we see its job.
         crate::sync::fence(Ordering::SeqCst);
-        while let Some(job) = self.injector.pop() {
-            // SAFETY: popped, so ours to execute once.
-            unsafe { job.execute() };
+        loop {
+            let mut jobs: Vec<JobRef> = self.injector.pop().into_iter().collect();
+            if jobs.is_empty() {
+                jobs = self
+                    .slots
+                    .iter()
+                    .flat_map(|s| s.mailbox.take_all())
+                    .collect();
+            }
+            if jobs.is_empty() {
+                break;
+            }
+            for job in jobs {
+                // SAFETY: taken from a queue, so ours to execute once.
+                unsafe { job.execute() };
+            }
         }
     }
 

@@ -4,11 +4,13 @@
 use core::marker::PhantomData;
 use std::any::Any;
 
+use crate::error::Error;
 use crate::fiber::FiberRef;
 use crate::job::{HeapJob, JobResult};
 use crate::latch::Latch;
+use crate::options::Options;
 use crate::pool::{with_worker, Pool};
-use crate::registry::Registry;
+use crate::registry::{Placement, Registry};
 use crate::sleep::Parker;
 use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, UnsafeCell};
 use crate::worker::{self, WorkerLocal};
@@ -139,6 +141,45 @@ impl<'scope> Scope<'scope> {
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
+        self.spawn_placed(f, Placement::PLAIN);
+    }
+
+    /// [`Scope::spawn`] with [`Options`]: a priority class and the workers
+    /// the job may run on. A job with options goes to the queue for its
+    /// class (or its worker's mailbox) even when the deque is full.
+    ///
+    /// # Errors
+    ///
+    /// An affinity the pool cannot honour (see [`Affinity`](crate::Affinity));
+    /// the job is then not spawned.
+    ///
+    /// ```
+    /// use spindle::{Affinity, Options, Priority};
+    ///
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let mut ran_on = None;
+    /// pool.scope(|s| {
+    ///     s.spawn_with(Options::new().affinity(Affinity::worker(1)), |_| {
+    ///         ran_on = spindle::worker_index();
+    ///     })
+    /// })?;
+    /// assert_eq!(ran_on, Some(1));
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn spawn_with<F>(&self, options: Options, f: F) -> Result<(), Error>
+    where
+        F: FnOnce(&Scope<'scope>) + Send + 'scope,
+    {
+        // SAFETY: the registry outlives the scope.
+        let placement = unsafe { &*self.registry }.place(&options)?;
+        self.spawn_placed(f, placement);
+        Ok(())
+    }
+
+    fn spawn_placed<F>(&self, f: F, placement: Placement)
+    where
+        F: FnOnce(&Scope<'scope>) + Send + 'scope,
+    {
         self.pending.fetch_add(ONE, Ordering::Relaxed);
         let ptr = ScopePtr(self);
         let job = move || {
@@ -155,19 +196,22 @@ impl<'scope> Scope<'scope> {
         // SAFETY: `CURRENT` points to a live slot run by this thread.
         match unsafe { cur.as_ref() } {
             Some(w) if core::ptr::eq(w.registry(), self.registry) => {
-                let (job, heap) = HeapJob::alloc(job, Some(&w.cache));
+                let (job, heap) =
+                    HeapJob::alloc(job, Some(&w.cache), placement.priority, placement.affinity);
                 if heap {
                     w.record_heap_fallback();
                 }
-                w.push_or_run(job);
+                if placement.is_plain() {
+                    w.push_or_run(job);
+                } else {
+                    w.push_public(job);
+                }
             }
             _ => {
                 // Spawned from a thread outside the scope's pool.
-                let (job, _) = HeapJob::alloc(job, None);
+                let (job, _) = HeapJob::alloc(job, None, placement.priority, placement.affinity);
                 // SAFETY: the registry outlives the scope.
-                let registry = unsafe { &*self.registry };
-                registry.injector.push(job);
-                registry.sleep.notify_work(1);
+                unsafe { &*self.registry }.inject(job);
             }
         }
     }

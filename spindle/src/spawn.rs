@@ -1,8 +1,10 @@
 //! Detached jobs: `'static` closures nobody joins.
 
+use crate::error::Error;
 use crate::job::{HeapJob, JobResult};
+use crate::options::Options;
 use crate::pool::{global, Pool};
-use crate::registry::Registry;
+use crate::registry::{Placement, Registry};
 use crate::worker;
 
 impl Pool {
@@ -25,7 +27,33 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        spawn_in(self.registry(), f);
+        spawn_in(self.registry(), f, Placement::PLAIN);
+    }
+
+    /// [`Pool::spawn`] with [`Options`]: a priority class and the workers
+    /// the job may run on.
+    ///
+    /// # Errors
+    ///
+    /// An affinity this pool cannot honour (see [`Affinity`](crate::Affinity));
+    /// the job is then not queued.
+    ///
+    /// ```
+    /// use spindle::{Options, Priority};
+    ///
+    /// let pool = spindle::Pool::builder().workers(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// pool.spawn_with(Options::new().priority(Priority::High), move || tx.send(1).unwrap())?;
+    /// assert_eq!(rx.recv().unwrap(), 1);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn spawn_with<F>(&self, options: Options, f: F) -> Result<(), Error>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let placement = self.registry().place(&options)?;
+        spawn_in(self.registry(), f, placement);
+        Ok(())
     }
 }
 
@@ -37,12 +65,33 @@ where
     let cur = worker::current();
     // SAFETY: `CURRENT` points to a live slot run by this thread.
     match unsafe { cur.as_ref() } {
-        Some(w) => spawn_in(w.registry(), f),
+        Some(w) => spawn_in(w.registry(), f, Placement::PLAIN),
         None => global().spawn(f),
     }
 }
 
-fn spawn_in<F>(registry: &Registry, f: F)
+/// [`Pool::spawn_with`] on the current thread's pool, or the global pool.
+///
+/// # Errors
+///
+/// As for [`Pool::spawn_with`].
+pub fn spawn_with<F>(options: Options, f: F) -> Result<(), Error>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let cur = worker::current();
+    // SAFETY: `CURRENT` points to a live slot run by this thread.
+    match unsafe { cur.as_ref() } {
+        Some(w) => {
+            let placement = w.registry().place(&options)?;
+            spawn_in(w.registry(), f, placement);
+            Ok(())
+        }
+        None => global().spawn_with(options, f),
+    }
+}
+
+fn spawn_in<F>(registry: &Registry, f: F, placement: Placement)
 where
     F: FnOnce() + Send + 'static,
 {
@@ -60,16 +109,16 @@ where
     // SAFETY: as above.
     match unsafe { cur.as_ref() } {
         Some(w) if core::ptr::eq(w.registry(), registry) => {
-            let (job, heap) = HeapJob::alloc(job, Some(&w.cache));
+            let (job, heap) =
+                HeapJob::alloc(job, Some(&w.cache), placement.priority, placement.affinity);
             if heap {
                 w.record_heap_fallback();
             }
             w.push_public(job);
         }
         _ => {
-            let (job, _) = HeapJob::alloc(job, None);
-            registry.injector.push(job);
-            registry.sleep.notify_work(1);
+            let (job, _) = HeapJob::alloc(job, None, placement.priority, placement.affinity);
+            registry.inject(job);
         }
     }
 }

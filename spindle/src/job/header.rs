@@ -3,6 +3,7 @@
 
 use core::ptr::NonNull;
 
+pub(crate) use crate::options::Priority;
 use crate::sync::{AtomicU32, Ordering};
 
 /// The job is finished and its result written; for stack jobs this is the
@@ -17,30 +18,15 @@ pub(crate) const FIBER_WAITING: u32 = 1 << 3;
 /// Set when the job starts running. A second start is a scheduler bug
 /// (rule 1 of the module spec); debug builds abort on it.
 pub(crate) const STARTED: u32 = 1 << 2;
-/// Bits 8..10: the job's priority class (see [`Priority`]). Reserved for the
-/// priority scheduler; every job is `Normal` today.
+/// Bits 8..10: the job's priority class (see [`Priority`]).
 pub(crate) const PRIORITY_SHIFT: u32 = 8;
 /// Mask of the priority bits in the state word.
 pub(crate) const PRIORITY_MASK: u32 = 0b11 << PRIORITY_SHIFT;
+/// Bits 12..32: the job's affinity set id (`affinity.rs`), 0 for "any
+/// worker". Written before the job is published, never after.
+pub(crate) const AFFINITY_SHIFT: u32 = 12;
 
-/// Priority classes, kept in two bits of the header and of the `JobRef` tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Priority {
-    High = 0,
-    Normal = 1,
-    Low = 2,
-}
-
-impl Priority {
-    fn from_bits(bits: usize) -> Self {
-        match bits {
-            0 => Priority::High,
-            2 => Priority::Low,
-            _ => Priority::Normal,
-        }
-    }
-}
+const _: () = assert!(crate::affinity::MAX_SETS as u64 <= (u32::MAX >> AFFINITY_SHIFT) as u64);
 
 /// What every job starts with: how to run it, and its state.
 ///
@@ -54,7 +40,7 @@ pub(crate) struct JobHeader {
 
 // The issue's budget for a header is 32 bytes; we use 16.
 const _: () = assert!(core::mem::size_of::<JobHeader>() <= 32);
-const _: () = assert!(core::mem::align_of::<JobHeader>() >= 4);
+const _: () = assert!(core::mem::align_of::<JobHeader>() >= 8);
 
 impl JobHeader {
     /// A header for a job of `Normal` priority.
@@ -63,6 +49,26 @@ impl JobHeader {
             execute,
             state: AtomicU32::new((Priority::Normal as u32) << PRIORITY_SHIFT),
         }
+    }
+
+    /// A header with options: `priority`, and the affinity set `affinity`
+    /// (0: any worker).
+    pub(crate) fn with_options(
+        execute: unsafe fn(NonNull<JobHeader>),
+        priority: Priority,
+        affinity: u32,
+    ) -> Self {
+        Self {
+            execute,
+            state: AtomicU32::new(
+                ((priority as u32) << PRIORITY_SHIFT) | (affinity << AFFINITY_SHIFT),
+            ),
+        }
+    }
+
+    /// The affinity set id (0: any worker).
+    pub(crate) fn affinity(&self) -> u32 {
+        self.state.load(Ordering::Relaxed) >> AFFINITY_SHIFT
     }
 
     /// The packed state word.
@@ -87,9 +93,15 @@ impl JobHeader {
     }
 }
 
-/// Mask of the tag bits in a `JobRef` (the header is 8-aligned: 3 free bits;
-/// two carry the priority class).
-const TAG_MASK: usize = 0b11;
+/// Mask of the tag bits in a `JobRef` (the header is 8-aligned: 3 free
+/// bits): two carry the priority class, the third [`AFFINE`].
+const TAG_MASK: usize = 0b111;
+/// Mask of the priority bits of the tag.
+const TAG_PRIORITY: usize = 0b11;
+/// Tag bit: the job has an affinity set (it goes to a mailbox).
+const AFFINE: usize = 0b100;
+/// The tag of a plain job: `Normal`, any worker.
+const PLAIN: usize = Priority::Normal as usize;
 
 /// A one-word, tagged pointer to a [`JobHeader`]: what queues hold.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -115,6 +127,32 @@ impl JobRef {
         JobRef(header.map_addr(|a| a | priority as usize))
     }
 
+    /// Tags `header` with what its state word holds: its priority, and
+    /// whether it has an affinity set.
+    ///
+    /// # Safety
+    ///
+    /// As for [`JobRef::new`].
+    pub(crate) unsafe fn from_header(header: NonNull<JobHeader>) -> Self {
+        // SAFETY: the caller guarantees the header is live.
+        let h = unsafe { header.as_ref() };
+        let affine = if h.affinity() != 0 { AFFINE } else { 0 };
+        JobRef(header.map_addr(|a| a | h.priority() as usize | affine))
+    }
+
+    /// True for `Normal` jobs without affinity: the ones the plain queues
+    /// (a slot's deque, the injector's main queue) take.
+    #[inline(always)]
+    pub(crate) fn is_plain(self) -> bool {
+        self.0.addr().get() & TAG_MASK == PLAIN
+    }
+
+    /// True if the job has an affinity set.
+    #[inline]
+    pub(crate) fn is_affine(self) -> bool {
+        self.0.addr().get() & AFFINE != 0
+    }
+
     /// The raw tagged pointer, to store in a deque slot.
     #[inline(always)]
     pub(crate) fn into_raw(self) -> NonNull<JobHeader> {
@@ -132,9 +170,9 @@ impl JobRef {
     }
 
     /// The priority carried in the tag, readable without touching the job.
-    #[allow(dead_code)] // read by the priority scheduler to come, and tests
+    #[inline]
     pub(crate) fn priority(self) -> Priority {
-        Priority::from_bits(self.0.addr().get() & TAG_MASK)
+        Priority::from_bits(self.0.addr().get() & TAG_PRIORITY)
     }
 
     /// The untagged header address.
@@ -179,5 +217,18 @@ mod tests {
         // SAFETY: from `into_raw` of a live job.
         assert_eq!(unsafe { JobRef::from_raw(r.into_raw()) }, r);
         assert_eq!(h.priority(), Priority::Normal);
+        assert!(r.is_plain() && !r.is_affine());
+        let h = JobHeader::with_options(nothing, Priority::Low, 5);
+        let p = NonNull::from(&h);
+        // SAFETY: as above.
+        let r = unsafe { JobRef::from_header(p) };
+        assert_eq!((r.priority(), h.affinity()), (Priority::Low, 5));
+        assert!(!r.is_plain() && r.is_affine());
+        assert_eq!(r.header_ptr(), p);
+        let h = JobHeader::with_options(nothing, Priority::High, 0);
+        // SAFETY: as above.
+        let r = unsafe { JobRef::from_header(NonNull::from(&h)) };
+        assert_eq!(r.priority(), Priority::High);
+        assert!(!r.is_plain() && !r.is_affine());
     }
 }

@@ -48,17 +48,25 @@ struct BoxedJob<F> {
 pub(crate) struct HeapJob;
 
 impl HeapJob {
-    /// Wraps `f` as a job. Takes a block from `cache` when given one that
+    /// Wraps `f` as a job, with a priority class and an affinity set id (0:
+    /// any worker) in its header. Takes a block from `cache` when given one that
     /// has a free block and `f` fits; otherwise boxes it. Returns the job and
     /// whether it came from the heap.
     ///
     /// `f` must not unwind out (rule 3): front ends wrap user code in
     /// `catch_unwind` before it gets here; if it does unwind, the process
     /// aborts.
-    pub(crate) fn alloc<F>(f: F, cache: Option<&JobCache>) -> (JobRef, bool)
+    #[inline]
+    pub(crate) fn alloc<F>(
+        f: F,
+        cache: Option<&JobCache>,
+        priority: Priority,
+        affinity: u32,
+    ) -> (JobRef, bool)
     where
         F: FnOnce() + Send,
     {
+        let header = |execute| JobHeader::with_options(execute, priority, affinity);
         let fits = PAYLOAD_ALIGNED
             && mem::size_of::<F>() <= PAYLOAD
             && mem::align_of::<F>() <= PAYLOAD_ALIGN;
@@ -69,22 +77,19 @@ impl HeapJob {
                 unsafe {
                     let b = block.as_ptr();
                     ptr::addr_of_mut!((*b).header)
-                        .write(MaybeUninit::new(JobHeader::new(execute_cached::<F>)));
+                        .write(MaybeUninit::new(header(execute_cached::<F>)));
                     ptr::addr_of_mut!((*b).payload).cast::<F>().write(f);
-                    return (
-                        JobRef::new(block.cast::<JobHeader>(), Priority::Normal),
-                        false,
-                    );
+                    return (JobRef::from_header(block.cast::<JobHeader>()), false);
                 }
             }
         }
         let boxed = Box::new(BoxedJob {
-            header: JobHeader::new(execute_boxed::<F>),
+            header: header(execute_boxed::<F>),
             func: f,
         });
         let p = NonNull::from(Box::leak(boxed));
         // SAFETY: leaked, so live until `execute_boxed` frees it.
-        let job = unsafe { JobRef::new(p.cast::<JobHeader>(), Priority::Normal) };
+        let job = unsafe { JobRef::from_header(p.cast::<JobHeader>()) };
         (job, true)
     }
 }

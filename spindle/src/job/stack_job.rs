@@ -63,6 +63,20 @@ where
         }
     }
 
+    /// [`StackJob::new`] with a priority class and an affinity set id (0:
+    /// any worker). Its `JobRef` comes from [`StackJob::as_tagged_job_ref`].
+    pub(crate) fn with_options(func: F, priority: Priority, affinity: u32) -> Self {
+        Self {
+            head: StackHead {
+                header: JobHeader::with_options(Self::execute, priority, affinity),
+                waiter: UnsafeCell::new(MaybeUninit::uninit()),
+                fiber: UnsafeCell::new(MaybeUninit::uninit()),
+            },
+            func: UnsafeCell::new(Some(func)),
+            result: UnsafeCell::new(JobResult::None),
+        }
+    }
+
     /// A reference to this job for a queue.
     ///
     /// # Safety
@@ -77,6 +91,16 @@ where
         // reports that under Stacked Borrows). The header is at offset 0.
         // SAFETY: the caller keeps `self` alive and in place.
         unsafe { JobRef::new(NonNull::from(self).cast::<JobHeader>(), Priority::Normal) }
+    }
+
+    /// Like [`StackJob::as_job_ref`], for a job made by `with_options`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`StackJob::as_job_ref`].
+    pub(crate) unsafe fn as_tagged_job_ref(&self) -> JobRef {
+        // SAFETY: as in `as_job_ref`.
+        unsafe { JobRef::from_header(NonNull::from(self).cast::<JobHeader>()) }
     }
 
     /// The latch: the header's state word, `DONE` once the result is in.

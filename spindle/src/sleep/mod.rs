@@ -113,6 +113,15 @@ impl Sleep {
         }
     }
 
+    /// Publisher side for work only slot `index` may take (an affine job
+    /// in its mailbox): wakes that slot if it sleeps, whoever else is
+    /// searching. The slot's sleep re-check (S3) must look at that work.
+    pub(crate) fn notify_slot(&self, index: usize) {
+        // P2, as in `notify_work`.
+        fence(Ordering::SeqCst);
+        self.claim(&self.slots[index]);
+    }
+
     #[cold]
     fn wake(&self, mut count: usize) {
         // P3: claim sleepers one by one. A failed claim means another waker
@@ -121,21 +130,31 @@ impl Sleep {
             if count == 0 {
                 return;
             }
-            if slot.status.load(Ordering::Relaxed) == ASLEEP
-                && slot
-                    .status
-                    .compare_exchange(ASLEEP, CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-            {
-                // The claimed thread wakes as a searcher, so the next
-                // publisher sees someone searching and wakes nobody else.
-                self.state
-                    .fetch_add(SEARCHING_ONE.wrapping_sub(SLEEPING_ONE), Ordering::AcqRel);
-                // Release: a sleeper that sees `AWAKE` sees the counts right.
-                slot.status.store(AWAKE, Ordering::Release);
-                slot.parker.unpark();
+            if self.claim(slot) {
                 count -= 1;
             }
+        }
+    }
+
+    /// P3 for one slot: moves it from sleeping to searching and unparks it,
+    /// if it is asleep and no one else claims it first.
+    fn claim(&self, slot: &SleepSlot) -> bool {
+        if slot.status.load(Ordering::Relaxed) == ASLEEP
+            && slot
+                .status
+                .compare_exchange(ASLEEP, CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            // The claimed thread wakes as a searcher, so the next
+            // publisher sees someone searching and wakes nobody else.
+            self.state
+                .fetch_add(SEARCHING_ONE.wrapping_sub(SLEEPING_ONE), Ordering::AcqRel);
+            // Release: a sleeper that sees `AWAKE` sees the counts right.
+            slot.status.store(AWAKE, Ordering::Release);
+            slot.parker.unpark();
+            true
+        } else {
+            false
         }
     }
 

@@ -48,8 +48,10 @@ mod spawn {
 
     use super::handle::JoinHandle;
     use super::raw::{self, schedule};
+    use crate::error::Error;
+    use crate::options::Options;
     use crate::pool::{global, Pool};
-    use crate::registry::Registry;
+    use crate::registry::{Placement, Registry};
     use crate::worker;
 
     impl Pool {
@@ -80,7 +82,40 @@ mod spawn {
             F: Future + Send + 'static,
             F::Output: Send + 'static,
         {
-            spawn_in(self.registry(), future)
+            spawn_in(self.registry(), future, Placement::PLAIN)
+        }
+
+        /// [`Pool::spawn_async`] with [`Options`]: the task's priority
+        /// class and the workers it may be polled on, for every poll.
+        ///
+        /// # Errors
+        ///
+        /// An affinity this pool cannot honour; the future is then
+        /// dropped unpolled.
+        ///
+        /// ```
+        /// use spindle::{Affinity, Options, Priority};
+        ///
+        /// let pool = spindle::Pool::builder().workers(2).build()?;
+        /// let opts = Options::new().priority(Priority::Low).affinity(Affinity::worker(0));
+        /// let h = pool.spawn_async_with(opts, async {
+        ///     spindle::yield_async().await;
+        ///     spindle::worker_index()
+        /// })?;
+        /// assert_eq!(h.join().unwrap(), Some(0));
+        /// # Ok::<(), spindle::Error>(())
+        /// ```
+        pub fn spawn_async_with<F>(
+            &self,
+            options: Options,
+            future: F,
+        ) -> Result<JoinHandle<F::Output>, Error>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            let placement = self.registry().place(&options)?;
+            Ok(spawn_in(self.registry(), future, placement))
         }
     }
 
@@ -94,17 +129,17 @@ mod spawn {
     {
         // SAFETY: `CURRENT` points to a live slot run by this thread.
         match unsafe { worker::current().as_ref() } {
-            Some(w) => spawn_in(w.registry(), future),
+            Some(w) => spawn_in(w.registry(), future, Placement::PLAIN),
             None => global().spawn_async(future),
         }
     }
 
-    fn spawn_in<F>(registry: &Registry, future: F) -> JoinHandle<F::Output>
+    fn spawn_in<F>(registry: &Registry, future: F, placement: Placement) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let header = raw::new_task(future, registry);
+        let header = raw::new_task(future, registry, placement);
         if registry.tasks.is_closed() {
             // The pool is being dropped: the task is cancelled unrun.
             // SAFETY: new, so ours alone; it holds the queue reference we

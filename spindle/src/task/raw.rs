@@ -31,8 +31,8 @@ use super::alloc;
 use super::error::JobError;
 use super::list::Links;
 use super::state::{State, ToIdle, ToRunning, Wake};
-use crate::job::{JobHeader, JobRef, Priority};
-use crate::registry::Registry;
+use crate::job::{JobHeader, JobRef};
+use crate::registry::{Placement, Registry};
 use crate::sync::{Arc, UnsafeCell};
 use crate::worker;
 
@@ -120,14 +120,14 @@ impl Header {
 /// Allocates a task for `future` on `registry`, with the state of a
 /// freshly spawned task (queued, three references). Returns its header;
 /// the caller inserts it in the task list and queues it.
-pub(crate) fn new_task<F>(future: F, registry: &Registry) -> NonNull<Header>
+pub(crate) fn new_task<F>(future: F, registry: &Registry, placement: Placement) -> NonNull<Header>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let cell = Cell {
         header: Header {
-            job: JobHeader::new(run::<F>),
+            job: JobHeader::with_options(run::<F>, placement.priority, placement.affinity),
             state: State::new(),
             vtable: &Vtable {
                 cancel: cancel::<F>,
@@ -148,11 +148,11 @@ where
     p.cast()
 }
 
-/// The queue entry for a task.
+/// The queue entry for a task, tagged with the task's options.
 pub(crate) fn job_ref(header: NonNull<Header>) -> JobRef {
     // SAFETY: the header lives until its references are gone, and the
     // queue entry holds one (the `NOTIFIED` rule in `state.rs`).
-    unsafe { JobRef::new(header.cast(), Priority::Normal) }
+    unsafe { JobRef::from_header(header.cast()) }
 }
 
 thread_local! {
@@ -212,8 +212,7 @@ pub(crate) unsafe fn schedule(header: NonNull<Header>, requeue: bool) {
     // SAFETY: a new strong reference, released when `keep` drops; the
     // registry is alive now (notified, not yet queued: still listed).
     let keep = unsafe { Arc::from_raw(registry.new_ref()) };
-    keep.injector.push(job);
-    keep.sleep.notify_work(1);
+    keep.inject(job);
     if keep.tasks.is_closed() {
         // The pool is gone or going: no worker will pop this. Run what is
         // queued here (tasks cancel themselves).

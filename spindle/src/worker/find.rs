@@ -1,11 +1,18 @@
-//! Where a slot looks for its next job: its own deque (LIFO; its oldest
-//! job after a task yielded), the injector
-//! on a fairness tick, then other slots' deques (FIFO, random first victim),
-//! then the injector.
+//! Where a slot looks for its next job.
+//!
+//! The plain path, taken while no `High`, `Low` or affine job is queued
+//! anywhere (one load of `Registry::pending`): its own deque (LIFO; its
+//! oldest job after a task yielded), the injector on a fairness tick, then
+//! other slots' deques (FIFO, random first victim), then the injector.
+//!
+//! Otherwise, `find_by_class`: class by class in the pick's order (`High`,
+//! `Normal`, `Low`, but see `Priority::pick_order` for the fairness picks),
+//! and within a class: its mailbox, its own deque, the injector, other
+//! slots' deques, other slots' mailboxes (jobs whose set includes it).
 
 use super::{WorkerLocal, INJECTOR_TICK};
 use crate::deque::Steal;
-use crate::job::JobRef;
+use crate::job::{JobRef, Priority};
 
 impl WorkerLocal {
     /// Work this slot has itself: its deque (after promoting a private job
@@ -13,6 +20,9 @@ impl WorkerLocal {
     /// injector, so outside submissions are never starved.
     #[inline]
     pub(crate) fn find_local(&self) -> Option<JobRef> {
+        if self.registry().pending.any() {
+            return self.find_by_class();
+        }
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick.is_multiple_of(INJECTOR_TICK) {
@@ -20,6 +30,13 @@ impl WorkerLocal {
                 return Some(job);
             }
         }
+        self.pop_own()
+    }
+
+    /// The newest job of this slot's `Normal` deque (its oldest after a
+    /// yield), after promoting a private job if thieves are starved.
+    #[inline]
+    fn pop_own(&self) -> Option<JobRef> {
         self.promote_if_starved();
         let fifo = self.fifo_left.get();
         if fifo > 0 {
@@ -40,21 +57,86 @@ impl WorkerLocal {
 
     /// Work from elsewhere: other slots' deques, then the injector.
     pub(crate) fn find_remote(&self) -> Option<JobRef> {
-        self.steal().or_else(|| self.pop_injector())
+        if self.registry().pending.any() {
+            return self.find_by_class();
+        }
+        self.steal(Priority::Normal).or_else(|| self.pop_injector())
     }
 
     fn pop_injector(&self) -> Option<JobRef> {
-        let job = self.registry().injector.pop();
-        if job.is_some() {
-            self.counters().injector_pops.bump();
-        }
-        job
+        let job = self.registry().injector.pop()?;
+        self.counters().injector_pops.bump();
+        // A stale "nothing special queued" may have sent us here while a
+        // `High` or `Low` job sat in the injector.
+        self.registry().pending.taken(job.priority());
+        Some(job)
     }
 
-    /// One round over every other slot, starting at a random one. Victims
-    /// that made us retry (a lost CAS) are visited again, a bounded number
-    /// of times.
-    fn steal(&self) -> Option<JobRef> {
+    /// Every source, class by class (see the module docs).
+    #[inline(never)]
+    fn find_by_class(&self) -> Option<JobRef> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        Priority::pick_order(tick)
+            .into_iter()
+            .find_map(|class| self.find_class(class))
+    }
+
+    fn find_class(&self, class: Priority) -> Option<JobRef> {
+        let registry = self.registry();
+        let pending = &registry.pending;
+        if pending.may_have_affine() {
+            if let Some(job) = registry.slot(self.index).mailbox.pop(class) {
+                pending.taken_affine();
+                return Some(job);
+            }
+        }
+        if class == Priority::Normal {
+            let job = self.pop_own().or_else(|| {
+                let job = registry.injector.pop_class(class);
+                job.inspect(|_| self.counters().injector_pops.bump())
+            });
+            if let Some(job) = job.or_else(|| self.steal(class)) {
+                return Some(job);
+            }
+        } else if pending.may_have(class) {
+            // SAFETY: our deques hold only `JobRef`s.
+            let own = self
+                .class_deque(class)
+                .pop()
+                .map(|p| unsafe { JobRef::from_raw(p) });
+            let job = own
+                .or_else(|| {
+                    let job = registry.injector.pop_class(class);
+                    job.inspect(|_| self.counters().injector_pops.bump())
+                })
+                .or_else(|| self.steal(class));
+            if let Some(job) = job {
+                pending.taken(class);
+                return Some(job);
+            }
+        }
+        if pending.may_have_affine() {
+            let n = registry.num_slots();
+            let start = self.rng.below(n);
+            for k in 0..n {
+                let other = (start + k) % n;
+                if other == self.index {
+                    continue;
+                }
+                if let Some(job) = registry.slot(other).mailbox.take_for(self.index, class) {
+                    pending.taken_affine();
+                    return Some(job);
+                }
+            }
+        }
+        None
+    }
+
+    /// One round over every other slot's deque for `class`, starting at a
+    /// random one. Victims that made us retry (a lost CAS) are visited
+    /// again, a bounded number of times.
+    fn steal(&self, class: Priority) -> Option<JobRef> {
         let registry = self.registry();
         let n = registry.num_slots();
         if n <= 1 {
@@ -69,7 +151,7 @@ impl WorkerLocal {
                 if victim == self.index {
                     continue;
                 }
-                match registry.stealer(victim).steal() {
+                match registry.class_stealer(victim, class).steal() {
                     Steal::Success(p) => {
                         self.counters().stolen.bump();
                         // SAFETY: deques hold only `JobRef`s.

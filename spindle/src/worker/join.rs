@@ -91,6 +91,43 @@ impl WorkerLocal {
     }
 }
 
+impl WorkerLocal {
+    /// `join` with options for `b`: `b` is queued where its class (or its
+    /// affinity) says, never on the private stack, and this thread runs
+    /// `a`, then waits for `b` while running other jobs (`b` itself, if
+    /// it may and nobody took it).
+    pub(crate) fn join_placed<A, B, RA, RB>(
+        &self,
+        a: A,
+        b: B,
+        placement: crate::registry::Placement,
+    ) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let job_b = StackJob::with_options(b, placement.priority, placement.affinity);
+        // SAFETY: `job_b` lives in this frame until its latch is set
+        // (`wait_until` below, or the guard's when `a` unwinds).
+        let b_ref = unsafe { job_b.as_tagged_job_ref() };
+        // SAFETY: not queued yet; our parker lives in the registry, which
+        // outlives every thread that can run the job.
+        unsafe { crate::job::publish_waiter(b_ref, self.parker) };
+        self.push_public(b_ref);
+        let guard = Unwinding {
+            worker: self,
+            job: &job_b,
+            index: None,
+        };
+        let ra = a();
+        core::mem::forget(guard);
+        self.wait_until(job_b.latch());
+        (ra, job_b.take_result())
+    }
+}
+
 /// A closure that stays in its caller's frame while a one-word handle to
 /// it travels: calls it, or drops it if never called.
 struct BorrowedFn<'a, F>(&'a mut ManuallyDrop<F>);

@@ -18,6 +18,7 @@ pub(crate) fn run_worker(local: Box<WorkerLocal>, registry: Arc<Registry>) {
         crate::fiber::guard::ensure_altstack();
     }
     local.run_loop();
+    registry.run_leftovers(local.index());
     debug_assert!(local.on_root() && local.all_fibers_free());
     set_current(prev);
     drop(local);
@@ -41,7 +42,26 @@ impl WorkerLocal {
         // A fiber started by `yield_now` runs one job before it resumes
         // ready fibers, the yielder among them.
         let mut skip_ready = self.take_yield_pass();
+        // Voted to exit (`Registry::vote_exit`): runs nothing until it
+        // takes the vote back.
+        let voted = core::cell::Cell::new(false);
         loop {
+            if voted.get() {
+                if registry.exit_decided() {
+                    break;
+                }
+                if !registry.has_work_for(self.index) && !self.has_ready_fiber() {
+                    sleep.sleep(self.index, || {
+                        registry.has_work_for(self.index)
+                            || self.has_ready_fiber()
+                            || registry.exit_decided()
+                    });
+                    continue;
+                }
+                if !registry.unvote(&voted) {
+                    break;
+                }
+            }
             if !skip_ready && self.has_ready_fiber() {
                 if searching {
                     sleep.stop_searching(false);
@@ -84,10 +104,16 @@ impl WorkerLocal {
             }
             // Nothing anywhere. Shutdown runs every queued job first, so we
             // leave only when the queues were empty after we saw the flag,
-            // and only from the thread's own stack with no fiber suspended.
+            // only from the thread's own stack with no fiber suspended, and
+            // only once every worker is there (`vote_exit`).
             let can_exit = self.on_root() && self.all_fibers_free();
             if terminating && can_exit && !self.has_ready_fiber() {
-                break;
+                if registry.vote_exit(self.index, &voted) {
+                    break;
+                }
+                if voted.get() {
+                    continue;
+                }
             }
             if !backoff.is_completed() {
                 backoff.snooze();
@@ -95,7 +121,7 @@ impl WorkerLocal {
             }
             self.counters().parks.bump();
             sleep.sleep(self.index, || {
-                registry.has_work()
+                registry.has_work_for(self.index)
                     || self.has_ready_fiber()
                     || (can_exit && registry.is_terminating())
             });

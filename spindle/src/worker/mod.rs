@@ -25,7 +25,7 @@ pub(crate) use private::PrivateStack;
 
 use crate::deque;
 use crate::fiber::{FiberRef, SlotFibers};
-use crate::job::{JobCache, JobHeader, JobRef};
+use crate::job::{JobCache, JobHeader, JobRef, Priority};
 use crate::registry::Registry;
 use crate::sleep::Parker;
 use crate::stats::SlotCounters;
@@ -47,6 +47,28 @@ pub(crate) fn set_current(local: *const WorkerLocal) -> *const WorkerLocal {
     CURRENT.with(|c| c.replace(local))
 }
 
+/// The index of the pool worker running the calling thread
+/// (`0..pool.num_workers()`), or `None` on a thread that is not a worker
+/// (one that only waits on a pool from outside included). The index is the
+/// one [`Affinity::worker`](crate::Affinity::worker) takes.
+///
+/// ```
+/// let pool = spindle::Pool::builder().workers(2).build()?;
+/// assert_eq!(spindle::worker_index(), None);
+/// // `install` runs on the caller, as the pool's participant: not a worker.
+/// assert_eq!(pool.install(spindle::worker_index), None);
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// pool.spawn(move || tx.send(spindle::worker_index()).unwrap());
+/// assert!(matches!(rx.recv().unwrap(), Some(0 | 1)));
+/// # Ok::<(), spindle::Error>(())
+/// ```
+pub fn worker_index() -> Option<usize> {
+    let cur = current();
+    // SAFETY: as in `with_current_cache`.
+    let local = unsafe { cur.as_ref() }?;
+    (local.index < local.registry().num_workers()).then_some(local.index)
+}
+
 /// Runs `f` with the current slot's job cache, if the thread runs a slot.
 #[inline]
 pub(crate) fn with_current_cache<R>(f: impl FnOnce(&JobCache) -> R) -> Option<R> {
@@ -65,6 +87,8 @@ pub(crate) struct WorkerLocal {
     index: usize,
     registry: NonNull<Registry>,
     deque: deque::Worker<JobHeader>,
+    /// The `High` and `Low` deques (`deque` is the `Normal` one).
+    class_deques: [deque::Worker<JobHeader>; 2],
     /// The running context's private stack of `join` second halves. Each
     /// context (the root, every pooled fiber) has its own, because a
     /// suspended fiber's active joins must not interleave with those of the
@@ -120,6 +144,7 @@ impl WorkerLocal {
         registry: &Registry,
         index: usize,
         deque: deque::Worker<JobHeader>,
+        class_deques: [deque::Worker<JobHeader>; 2],
         cache: JobCache,
         fibers: Option<&SlotFibers>,
     ) -> Self {
@@ -135,6 +160,7 @@ impl WorkerLocal {
             index,
             registry: NonNull::from(registry),
             deque,
+            class_deques,
             private: PrivateStack::new(),
             saved_privates,
             cache,
@@ -181,6 +207,9 @@ impl WorkerLocal {
     /// half to the injector.
     #[inline]
     pub(crate) fn push_public(&self, job: JobRef) {
+        if !job.is_plain() {
+            return self.registry().push_special(job, Some(self));
+        }
         let was_empty = self.deque.is_empty();
         match self.deque.push(job.into_raw()) {
             Ok(()) => {
@@ -207,6 +236,7 @@ impl WorkerLocal {
     /// jobs is throttled by its own deque rather than filling the heap.
     #[inline]
     pub(crate) fn push_or_run(&self, job: JobRef) {
+        debug_assert!(job.is_plain());
         let was_empty = self.deque.is_empty();
         match self.deque.push(job.into_raw()) {
             Ok(()) => {
@@ -220,8 +250,33 @@ impl WorkerLocal {
 
     /// Pushes a batch without notifying; the caller notifies once.
     pub(crate) fn push_batch_quiet(&self, job: JobRef) {
+        debug_assert!(job.is_plain());
         if self.deque.push(job.into_raw()).is_err() {
             self.overflow(job);
+        }
+    }
+
+    /// The deque of `class` (`Normal`: the main one).
+    #[inline]
+    pub(crate) fn class_deque(&self, class: Priority) -> &deque::Worker<JobHeader> {
+        match class {
+            Priority::High => &self.class_deques[0],
+            Priority::Normal => &self.deque,
+            Priority::Low => &self.class_deques[1],
+        }
+    }
+
+    /// Pushes a `High` or `Low` job (counted in `pending` by the caller)
+    /// on this slot's deque for its class; a full one sends it to the
+    /// injector instead. The caller notifies.
+    pub(crate) fn push_class(&self, job: JobRef) {
+        debug_assert!(!job.is_affine() && job.priority() != Priority::Normal);
+        if self
+            .class_deque(job.priority())
+            .push(job.into_raw())
+            .is_err()
+        {
+            self.registry().injector.push(job);
         }
     }
 
@@ -284,11 +339,13 @@ impl WorkerLocal {
     /// participant slot does this when its borrowing thread leaves.
     pub(crate) fn flush_to_injector(&self) {
         debug_assert!(self.private.is_empty());
-        if self.deque.is_empty() {
+        let mut batch = Vec::new();
+        for class in [Priority::High, Priority::Normal, Priority::Low] {
+            self.class_deque(class).drain_oldest(usize::MAX, &mut batch);
+        }
+        if batch.is_empty() {
             return;
         }
-        let mut batch = Vec::new();
-        self.deque.drain_oldest(usize::MAX, &mut batch);
         let n = batch.len();
         // SAFETY: as in `overflow`.
         let jobs = batch.into_iter().map(|p| unsafe { JobRef::from_raw(p) });

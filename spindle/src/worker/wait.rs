@@ -84,7 +84,7 @@ impl WorkerLocal {
                 self.counters().parks.bump();
                 sleep.sleep(self.index, || {
                     latch.probe()
-                        || registry.has_work()
+                        || registry.has_work_for(self.index)
                         || self.can_switch()
                         || registry.main_jobs.pending_here()
                 });

@@ -1,0 +1,184 @@
+//! What a submission may ask for besides the work itself: a priority class
+//! and a set of workers it may run on. Every way to submit work has a
+//! `_with` form that takes an [`Options`]:
+//!
+//! | submit | with options |
+//! |---|---|
+//! | [`Pool::spawn`](crate::Pool::spawn) | [`Pool::spawn_with`](crate::Pool::spawn_with) |
+//! | [`spawn`](crate::spawn) | [`spawn_with`](crate::spawn_with) |
+//! | [`Scope::spawn`](crate::Scope::spawn) | [`Scope::spawn_with`](crate::Scope::spawn_with) |
+//! | [`Pool::join`](crate::Pool::join) | [`Pool::join_with`](crate::Pool::join_with) |
+//! | [`Pool::dispatch`](crate::Pool::dispatch) | [`Pool::dispatch_with`](crate::Pool::dispatch_with) |
+//! | [`Pool::spawn_async`](crate::Pool::spawn_async) | [`Pool::spawn_async_with`](crate::Pool::spawn_async_with) |
+//!
+//! Fibers are not submitted on their own: a job that suspends keeps its
+//! options, and resumes on the worker that suspended it (see the fiber
+//! rules in `fiber/slot.rs`).
+//!
+//! # How priorities are scheduled
+//!
+//! At each pick a worker looks for `High` work first (its own queues, the
+//! global queue, other workers' queues), then `Normal`, then `Low`. So
+//! that lower classes still progress under a flood of higher ones, every
+//! [`FAIR_PERIOD`]th pick of a worker starts from `Low` (then `Normal`,
+//! then `High`), and the pick half a period later starts from `Normal`:
+//! while a class has queued work a worker can take, it gets at least one
+//! of every `FAIR_PERIOD` picks of that worker. That is the starvation
+//! bound.
+//!
+//! Priorities order *picks*; they do not preempt: a `High` job waits for a
+//! running `Low` job to end (or to suspend) before a worker takes it.
+//!
+//! # Affinity
+//!
+//! A job with an [`Affinity`] runs only on a worker of its set: it waits
+//! in the mailbox of one of them, and only workers of the set take it
+//! (thieves outside it skip it). A set that names a worker the pool does
+//! not have is an [`Error`](crate::Error) at submission, so no job can wait
+//! for a worker that will never come.
+//!
+//! ```
+//! use spindle::{Affinity, Options, Priority};
+//!
+//! let pool = spindle::Pool::builder().workers(2).build()?;
+//! let (tx, rx) = std::sync::mpsc::channel();
+//! let opts = Options::new()
+//!     .priority(Priority::High)
+//!     .affinity(Affinity::worker(1));
+//! pool.spawn_with(opts, move || tx.send(spindle::worker_index()).unwrap())?;
+//! assert_eq!(rx.recv().unwrap(), Some(1));
+//!
+//! // Worker 7 does not exist: refused at once.
+//! let bad = Options::new().affinity(Affinity::worker(7));
+//! assert!(pool.spawn_with(bad, || {}).is_err());
+//! # Ok::<(), spindle::Error>(())
+//! ```
+
+/// How often a worker's pick favours the lower classes (see the module
+/// docs): every 16th pick starts from `Low`, and the 8th of each period
+/// from `Normal`.
+pub const FAIR_PERIOD: u32 = 16;
+
+/// A priority class. Kept in two bits of the job header and of the queue
+/// entry, so a queue can tell a job's class without touching it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum Priority {
+    /// Taken before any `Normal` or `Low` work.
+    High = 0,
+    /// The default.
+    #[default]
+    Normal = 1,
+    /// Taken only when no `High` or `Normal` work is visible (or on a
+    /// fairness pick).
+    Low = 2,
+}
+
+impl Priority {
+    /// From the two bits of a header or tag (3 never occurs; read as
+    /// `Normal`).
+    pub(crate) fn from_bits(bits: usize) -> Self {
+        match bits {
+            0 => Priority::High,
+            2 => Priority::Low,
+            _ => Priority::Normal,
+        }
+    }
+
+    /// The order a worker looks at the classes in, given its pick count.
+    pub(crate) fn pick_order(tick: u32) -> [Priority; 3] {
+        use Priority::*;
+        match tick % FAIR_PERIOD {
+            0 => [Low, Normal, High],
+            t if t == FAIR_PERIOD / 2 => [Normal, High, Low],
+            _ => [High, Normal, Low],
+        }
+    }
+}
+
+/// The workers a job may run on.
+///
+/// Built from worker indices (`0..pool.num_workers()`), or from cores when
+/// the pool pins its workers ([`Builder::pin_workers`](crate::Builder::pin_workers)):
+/// a core stands for the worker pinned to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Affinity {
+    kind: AffinityKind,
+    ids: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AffinityKind {
+    Workers,
+    Cores,
+}
+
+impl Affinity {
+    /// Only worker `index`.
+    pub fn worker(index: usize) -> Self {
+        Self::workers([index])
+    }
+
+    /// Any of these workers. Duplicates are fine; an empty set is an error
+    /// at submission.
+    pub fn workers(indices: impl IntoIterator<Item = usize>) -> Self {
+        Self {
+            kind: AffinityKind::Workers,
+            ids: indices.into_iter().collect(),
+        }
+    }
+
+    /// Any worker pinned to one of these cores. At submission, the pool
+    /// must pin its workers and every core must have a worker pinned to it.
+    pub fn cores(cores: impl IntoIterator<Item = usize>) -> Self {
+        Self {
+            kind: AffinityKind::Cores,
+            ids: cores.into_iter().collect(),
+        }
+    }
+
+    pub(crate) fn kind(&self) -> AffinityKind {
+        self.kind
+    }
+
+    pub(crate) fn ids(&self) -> &[usize] {
+        &self.ids
+    }
+}
+
+/// Options for one submission: a [`Priority`] (default `Normal`) and an
+/// optional [`Affinity`] (default: any worker).
+///
+/// ```
+/// use spindle::{Options, Priority};
+///
+/// let pool = spindle::Pool::builder().workers(1).build()?;
+/// let counter = spindle::Counter::new();
+/// pool.dispatch_with(Options::new().priority(Priority::Low), &counter, (0..4).map(|_| || {}))?;
+/// pool.wait(&counter);
+/// # Ok::<(), spindle::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    pub(crate) priority: Priority,
+    pub(crate) affinity: Option<Affinity>,
+}
+
+impl Options {
+    /// `Normal` priority, any worker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the priority class.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Restricts the workers the work may run on.
+    pub fn affinity(mut self, affinity: Affinity) -> Self {
+        self.affinity = Some(affinity);
+        self
+    }
+}
