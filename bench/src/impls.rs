@@ -41,7 +41,11 @@ pub struct Bench<'a> {
     /// Operations in one run; the report shows the time of one (the run's
     /// time divided by `ops`, without rounding). 1 unless made by `per_op`.
     pub ops: u32,
-    pub run: Box<dyn FnMut() -> Duration + 'a>,
+    /// Made by `latency`: the report shows the distribution of the samples
+    /// the runs pushed, not the runs' times.
+    pub latency: bool,
+    /// One run; a latency bench pushes its samples into the vector.
+    pub run: Box<dyn FnMut(&mut Vec<Duration>) -> Duration + 'a>,
 }
 
 impl<'a> Bench<'a> {
@@ -50,11 +54,27 @@ impl<'a> Bench<'a> {
     }
 
     /// A bench whose run performs `ops` operations, reported per operation.
-    pub fn per_op(name: &'static str, ops: u32, run: impl FnMut() -> Duration + 'a) -> Self {
+    pub fn per_op(name: &'static str, ops: u32, mut run: impl FnMut() -> Duration + 'a) -> Self {
         assert!(ops >= 1);
         Bench {
             name,
             ops,
+            latency: false,
+            run: Box::new(move |_| run()),
+        }
+    }
+
+    /// A bench that measures delays: each run pushes one sample per event
+    /// it timed, and the report gives their p50 (as the median), minimum
+    /// and p99 over all timed runs.
+    pub fn latency(
+        name: &'static str,
+        run: impl FnMut(&mut Vec<Duration>) -> Duration + 'a,
+    ) -> Self {
+        Bench {
+            name,
+            ops: 1,
+            latency: true,
             run: Box::new(run),
         }
     }

@@ -51,6 +51,8 @@ const WORKLOADS: &[&str] = &[
     "async-ping-pong",
     "async-chained-spawn",
     "async-skynet",
+    "priority-latency",
+    "affinity",
 ];
 
 /// Parsed command line.
@@ -167,20 +169,26 @@ fn measure(
     );
     for _ in 0..warmup {
         for bench in &mut benches {
-            (bench.run)();
+            (bench.run)(&mut Vec::new());
         }
     }
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); benches.len()];
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); benches.len()];
     for _ in 0..runs {
-        for (bench, times) in benches.iter_mut().zip(&mut times) {
-            times.push((bench.run)());
+        for ((bench, times), samples) in benches.iter_mut().zip(&mut times).zip(&mut samples) {
+            times.push((bench.run)(samples));
         }
     }
     let results: Vec<Measurement> = benches
         .iter()
         .zip(times)
-        .map(|(bench, times)| {
-            Measurement::new(workload, bench.name, threads, &times).per_op(bench.ops)
+        .zip(samples)
+        .map(|((bench, times), samples)| {
+            if bench.latency {
+                Measurement::latency(workload, bench.name, threads, runs, &samples)
+            } else {
+                Measurement::new(workload, bench.name, threads, &times).per_op(bench.ops)
+            }
         })
         .collect();
     let summary: Vec<String> = results

@@ -21,6 +21,8 @@ pub struct Measurement {
     pub threads: usize,
     pub median_ns: f64,
     pub min_ns: f64,
+    /// Latency workloads only: the 99th percentile of the samples.
+    pub p99_ns: Option<f64>,
     pub runs: usize,
 }
 
@@ -46,8 +48,27 @@ impl Measurement {
             threads,
             median_ns,
             min_ns: ns[0],
+            p99_ns: None,
             runs: ns.len(),
         }
+    }
+
+    /// Summarises the delay `samples` of a latency bench's `runs` runs:
+    /// `median_ns` is their p50, `p99_ns` their p99 (nearest rank).
+    pub fn latency(
+        workload: &'static str,
+        imp: &'static str,
+        threads: usize,
+        runs: usize,
+        samples: &[Duration],
+    ) -> Self {
+        let mut m = Measurement::new(workload, imp, threads, samples);
+        let mut ns: Vec<f64> = samples.iter().map(|t| t.as_nanos() as f64).collect();
+        ns.sort_by(f64::total_cmp);
+        let rank = ((ns.len() as f64) * 0.99).ceil() as usize;
+        m.p99_ns = Some(ns[rank.clamp(1, ns.len()) - 1]);
+        m.runs = runs;
+        m
     }
 
     /// The same timings per operation, for runs of `ops` operations each.
@@ -99,8 +120,8 @@ pub fn markdown(results: &[Measurement]) -> String {
     for t in threads {
         let rows: Vec<&Measurement> = results.iter().filter(|m| m.threads == t).collect();
         let _ = writeln!(out, "\n## {t} thread{}\n", if t == 1 { "" } else { "s" });
-        out.push_str("| workload | impl | median | min | ×serial | ×best peer |\n");
-        out.push_str("|---|---|---:|---:|---:|---:|\n");
+        out.push_str("| workload | impl | median | min | p99 | ×serial | ×best peer |\n");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|\n");
         for m in &rows {
             let same: Vec<&&Measurement> =
                 rows.iter().filter(|o| o.workload == m.workload).collect();
@@ -112,11 +133,12 @@ pub fn markdown(results: &[Measurement]) -> String {
                 .min_by(f64::total_cmp);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 m.workload,
                 m.imp,
                 format_ns(m.median_ns),
                 format_ns(m.min_ns),
+                m.p99_ns.map_or("–".to_string(), format_ns),
                 ratio(m.median_ns, serial),
                 ratio(m.median_ns, best_peer),
             );
@@ -125,6 +147,8 @@ pub fn markdown(results: &[Measurement]) -> String {
     out.push_str(
         "\nRatios are time ratios (median / reference median): below 1.00 is faster. \
          Best peer = fastest impl other than serial and spindle (any setting). \
+         Latency rows (`priority-latency`): median and min are the p50 and \
+         minimum delay, p99 the 99th percentile. \
          `split` is a ceiling, not a peer: the work cut in equal parts \
          run by plain threads with no scheduler.\n",
     );
@@ -154,13 +178,17 @@ pub fn json(results: &[Measurement]) -> String {
     let objects: Vec<String> = results
         .iter()
         .map(|m| {
+            let p99 = m
+                .p99_ns
+                .map_or(String::new(), |p| format!(",\"p99_ns\":{p:.1}"));
             format!(
-                "{{\"workload\":{},\"impl\":{},\"threads\":{},\"median_ns\":{:.1},\"min_ns\":{:.1},\"runs\":{}}}",
+                "{{\"workload\":{},\"impl\":{},\"threads\":{},\"median_ns\":{:.1},\"min_ns\":{:.1}{},\"runs\":{}}}",
                 json_str(m.workload),
                 json_str(m.imp),
                 m.threads,
                 m.median_ns,
                 m.min_ns,
+                p99,
                 m.runs
             )
         })

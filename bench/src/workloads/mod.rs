@@ -1,6 +1,7 @@
 //! The workloads. Each module documents its workload and builds one
 //! [`Bench`] per implementation; every bench checks its result.
 
+pub mod affinity;
 pub mod async_chained_spawn;
 pub mod async_ping_pong;
 pub mod async_skynet;
@@ -12,6 +13,7 @@ pub mod fib;
 pub mod fiber_switch;
 pub mod fiber_wait;
 pub mod nqueens;
+pub mod priority_latency;
 pub mod skynet;
 pub mod skynet_scope;
 pub mod spawn;
@@ -74,6 +76,8 @@ pub fn pool_benches<'a>(workload: &'static str, pools: &'a Pools, data: &Data) -
         "async-ping-pong" => async_ping_pong::benches(pools),
         "async-chained-spawn" => async_chained_spawn::benches(pools),
         "async-skynet" => async_skynet::benches(pools),
+        "priority-latency" => priority_latency::benches(pools),
+        "affinity" => affinity::benches(pools),
         other => unreachable!("not a pool workload: {other}"),
     }
 }
