@@ -45,8 +45,11 @@ pub struct Bench<'a> {
     /// the runs pushed, not the runs' times.
     pub latency: bool,
     /// One run; a latency bench pushes its samples into the vector.
-    pub run: Box<dyn FnMut(&mut Vec<Duration>) -> Duration + 'a>,
+    pub run: RunFn<'a>,
 }
+
+/// A bench's run: times one run, pushing samples if it is a latency bench.
+pub type RunFn<'a> = Box<dyn FnMut(&mut Vec<Duration>) -> Duration + 'a>;
 
 impl<'a> Bench<'a> {
     pub fn new(name: &'static str, run: impl FnMut() -> Duration + 'a) -> Self {

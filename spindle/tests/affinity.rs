@@ -32,13 +32,18 @@ fn jobs_run_only_on_their_workers() {
     // Load on every worker meanwhile, so thieves are always looking.
     pool.dispatch(
         &counter,
-        (0..2000).map(|_| {
+        (0..if cfg!(miri) { 50 } else { 2000 }).map(|_| {
             || {
                 std::hint::black_box((0..500).sum::<u64>());
             }
         }),
     );
-    for i in 0..400 {
+    let (outside, inside, batch) = if cfg!(miri) {
+        (20, 10, 5)
+    } else {
+        (400, 200, 100)
+    };
+    for i in 0..outside {
         let set = SETS[i % SETS.len()];
         let (bad, ran) = (bad.clone(), ran.clone());
         let priority = [Priority::High, Priority::Normal, Priority::Low][i % 3];
@@ -52,7 +57,7 @@ fn jobs_run_only_on_their_workers() {
     let (b, r) = (bad.clone(), ran.clone());
     pool.install(move || {
         spindle::scope(|s| {
-            for i in 0..200 {
+            for i in 0..inside {
                 let set = SETS[i % SETS.len()];
                 let (b, r) = (&b, &r);
                 s.spawn_with(only(set), move |_| {
@@ -77,7 +82,7 @@ fn jobs_run_only_on_their_workers() {
     pool.dispatch_with(
         only(&[1, 2]),
         &c2,
-        (0..100).map(move |_| {
+        (0..batch).map(move |_| {
             let (b, r) = (b.clone(), r.clone());
             move || {
                 check(&[1, 2], &b);
@@ -104,12 +109,12 @@ fn jobs_run_only_on_their_workers() {
 #[test]
 fn tasks_are_polled_only_on_their_workers() {
     let pool = Pool::builder().workers(3).build().unwrap();
-    let handles: Vec<_> = (0..30)
+    let handles: Vec<_> = (0..if cfg!(miri) { 6 } else { 30 })
         .map(|i| {
             let w = i % 3;
             pool.spawn_async_with(only(&[w]), async move {
                 let mut seen = Vec::new();
-                for _ in 0..20 {
+                for _ in 0..if cfg!(miri) { 4 } else { 20 } {
                     seen.push(spindle::worker_index());
                     spindle::yield_async().await;
                 }
@@ -187,7 +192,8 @@ fn bad_sets_are_refused_at_submit() {
 /// dropped: every one of them runs, on its worker, before the drop returns.
 #[test]
 fn shutdown_runs_affine_work_queued_during_it() {
-    for round in 0..30 {
+    const LINKS: usize = if cfg!(miri) { 5 } else { 50 };
+    for round in 0..if cfg!(miri) { 2 } else { 30 } {
         let pool = Pool::builder().workers(3).build().unwrap();
         let ran = Arc::new(AtomicUsize::new(0));
         let bad = Arc::new(AtomicUsize::new(0));
@@ -202,13 +208,13 @@ fn shutdown_runs_affine_work_queued_during_it() {
         }
         for w in 0..3 {
             let (ran, bad) = (ran.clone(), bad.clone());
-            pool.spawn_with(only(&[w]), move || chain(50, w, ran, bad))
+            pool.spawn_with(only(&[w]), move || chain(LINKS, w, ran, bad))
                 .unwrap();
         }
         drop(pool);
         assert_eq!(
             ran.load(Ordering::Relaxed),
-            3 * 51,
+            3 * (LINKS + 1),
             "round {round}: affine jobs lost"
         );
         assert_eq!(
@@ -222,6 +228,7 @@ fn shutdown_runs_affine_work_queued_during_it() {
 /// `Affinity::cores` on a pinned pool stands for the worker on that core.
 #[cfg(target_os = "linux")]
 #[test]
+#[cfg_attr(miri, ignore = "calls sched_setaffinity and sched_getcpu")]
 fn cores_name_pinned_workers() {
     let pool = Pool::builder()
         .workers(1)

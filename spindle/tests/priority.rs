@@ -123,6 +123,10 @@ fn own_queue_takes_high_first() {
 /// A flood of `High` jobs that resubmit themselves on every worker never
 /// stops `Low` (or `Normal`) work from finishing.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "a time-bounded flood; too slow to mean anything under Miri"
+)]
 fn low_progresses_under_a_high_flood() {
     let pool = Arc::new(Pool::builder().workers(2).build().unwrap());
     let stop = Arc::new(AtomicBool::new(false));

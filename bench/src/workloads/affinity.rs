@@ -56,8 +56,10 @@ fn run_one(pool: &spindle::Pool, pin: bool) -> Duration {
     let ((), time) = timed(|| {
         pool.dispatch(
             &load,
-            (0..LOAD as u64).map(|i| move || {
-                work(i, LOAD_STEPS);
+            (0..LOAD as u64).map(|i| {
+                move || {
+                    work(i, LOAD_STEPS);
+                }
             }),
         );
         for i in 0..PINNED as u64 {

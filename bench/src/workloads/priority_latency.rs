@@ -109,7 +109,8 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
         Bench::latency("spindle", move |samples| {
             run_one(threads, samples, &|is_low, job| {
                 let opts = if is_low { low.clone() } else { high.clone() };
-                pool.spawn_with(opts, job).expect("no affinity: never refused");
+                pool.spawn_with(opts, job)
+                    .expect("no affinity: never refused");
             })
         }),
         Bench::latency("rayon", move |samples| {

@@ -79,10 +79,10 @@ impl WorkerLocal {
         self.tick.set(tick);
         Priority::pick_order(tick)
             .into_iter()
-            .find_map(|class| self.find_class(class))
+            .find_map(|class| self.find_class(class, tick))
     }
 
-    fn find_class(&self, class: Priority) -> Option<JobRef> {
+    fn find_class(&self, class: Priority, tick: u32) -> Option<JobRef> {
         let registry = self.registry();
         let pending = &registry.pending;
         if pending.may_have_affine() {
@@ -92,10 +92,16 @@ impl WorkerLocal {
             }
         }
         if class == Priority::Normal {
-            let job = self.pop_own().or_else(|| {
+            let injected = || {
                 let job = registry.injector.pop_class(class);
                 job.inspect(|_| self.counters().injector_pops.bump())
-            });
+            };
+            // The injector's fairness tick, as on the plain path.
+            let job = if tick.is_multiple_of(INJECTOR_TICK) {
+                injected().or_else(|| self.pop_own())
+            } else {
+                self.pop_own().or_else(injected)
+            };
             if let Some(job) = job.or_else(|| self.steal(class)) {
                 return Some(job);
             }

@@ -226,7 +226,15 @@ impl WorkerLocal {
     /// next local picks, as many as the deque holds now, take its oldest
     /// jobs (from the top, as a thief would) instead of the newest, so
     /// everything queued before runs before this job does.
+    ///
+    /// A `High` or `Low` job goes to the injector's queue for its class
+    /// instead (FIFO, looked at after this slot's deque for that class),
+    /// and an affine one to its mailbox (FIFO already).
     pub(crate) fn push_behind(&self, job: JobRef) {
+        if !job.is_plain() {
+            let local = if job.is_affine() { Some(self) } else { None };
+            return self.registry().push_special(job, local);
+        }
         self.push_public(job);
         self.fifo_left.set(self.deque.len());
     }
