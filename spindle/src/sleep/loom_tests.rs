@@ -415,3 +415,32 @@ fn shutdown_with_two_workers_runs_the_job_once() {
         assert_eq!(counts(&sleep), (0, 0));
     });
 }
+
+/// Work only slot 1 may take (an affine job in its mailbox) is published
+/// while slot 0 is searching: `notify_slot` must wake slot 1 whoever else
+/// searches, and slot 1's re-check must see the work if it comes first.
+///
+/// Catches: publishing affine work with `notify_work` (it sees a searcher,
+/// slot 0, and wakes nobody, but slot 0 cannot take the job: slot 1 parks
+/// forever), and a `notify_slot` without its P2 fence.
+#[test]
+fn notify_slot_wakes_its_slot_past_other_searchers() {
+    loom::model(|| {
+        let sleep = Arc::new(Sleep::new(2));
+        let mailbox = Arc::new(AtomicUsize::new(0));
+        sleep.start_searching(); // slot 0, searching throughout
+        let (s2, m2) = (sleep.clone(), mailbox.clone());
+        let owner = thread::spawn(move || {
+            s2.start_searching(); // slot 1
+            while m2.load(Ordering::Relaxed) == 0 {
+                s2.sleep(1, || m2.load(Ordering::Relaxed) != 0);
+            }
+            s2.stop_searching(true);
+        });
+        mailbox.store(1, Ordering::Relaxed); // P1
+        sleep.notify_slot(1);
+        owner.join().unwrap();
+        sleep.stop_searching(false);
+        assert_eq!(counts(&sleep), (0, 0));
+    });
+}
