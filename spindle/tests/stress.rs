@@ -1,6 +1,7 @@
 #![cfg(not(loom))]
 //! Stress and fault injection, bounded in time: a million jobs through
-//! every front end with 1% of them panicking, deep nesting, and outside
+//! every front end, with every priority class and with and without
+//! affinity, 1% of them panicking, deep nesting, and outside
 //! threads waking sleeping workers over and over under a watchdog.
 //!
 //! Each test checks its own figures (nothing lost, nothing run twice, every
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use spindle::{Counter, Pool};
+use spindle::{Affinity, Counter, Options, Pool, Priority};
 
 /// The payload of an injected panic: the id of the job that panicked.
 struct Injected(usize);
@@ -50,6 +51,8 @@ struct Ledger {
     runs: Vec<AtomicU8>,
     delivered: Vec<AtomicU8>,
     detached_done: AtomicUsize,
+    /// Affine jobs that ran outside their set.
+    misplaced: AtomicUsize,
 }
 
 impl Ledger {
@@ -58,11 +61,15 @@ impl Ledger {
             runs: (0..n).map(|_| AtomicU8::new(0)).collect(),
             delivered: (0..n).map(|_| AtomicU8::new(0)).collect(),
             detached_done: AtomicUsize::new(0),
+            misplaced: AtomicUsize::new(0),
         }
     }
 
-    /// The job itself.
-    fn work(&self, id: usize) {
+    /// The job itself; `only` is the worker it must run on, if any.
+    fn work(&self, id: usize, only: Option<usize>) {
+        if only.is_some() && spindle::worker_index() != only {
+            self.misplaced.fetch_add(1, Ordering::Relaxed);
+        }
         self.runs[id].fetch_add(1, Ordering::Relaxed);
         if panics(id) {
             std::panic::panic_any(Injected(id));
@@ -80,44 +87,77 @@ impl Ledger {
     }
 }
 
-/// Splits `lo..hi` with joins down to single jobs.
-fn join_tree(ledger: &Ledger, lo: usize, hi: usize) {
+/// Splits `lo..hi` with joins down to single jobs. With options, each
+/// second half goes by them (and its jobs are checked for placement).
+fn join_tree(ledger: &Ledger, lo: usize, hi: usize, opts: &Options, only: Option<usize>) {
     if hi - lo == 1 {
-        return ledger.work(lo);
+        return ledger.work(lo, None);
     }
     let mid = (lo + hi) / 2;
-    spindle::join(|| join_tree(ledger, lo, mid), || join_tree(ledger, mid, hi));
+    if *opts == Options::new() {
+        spindle::join(
+            || join_tree(ledger, lo, mid, opts, None),
+            || join_tree(ledger, mid, hi, opts, None),
+        );
+    } else {
+        let b = || {
+            if hi - mid == 1 {
+                ledger.work(mid, only)
+            } else {
+                join_tree(ledger, mid, hi, opts, only)
+            }
+        };
+        spindle::join_with(opts.clone(), || join_tree(ledger, lo, mid, opts, only), b)
+            .expect("a valid affinity");
+    }
 }
 
 const CHUNK: usize = 100;
+
+/// The options chunk `c` submits with, and the worker its jobs must run
+/// on if they have an affinity: every class, with and without affinity.
+fn chunk_options(c: usize) -> (Options, Option<usize>) {
+    let class = [Priority::Normal, Priority::High, Priority::Low][(c / 4) % 3];
+    let opts = Options::new().priority(class);
+    if (c / 12) % 2 == 1 {
+        let w = c % 2;
+        (opts.affinity(Affinity::worker(w)), Some(w))
+    } else {
+        (opts, None)
+    }
+}
 
 /// Runs the jobs of chunk `c` through one front end, chosen by `c`, and
 /// delivers the panic its joiner re-raises (others go to the handler).
 fn run_chunk(pool: &Pool, ledger: &Arc<Ledger>, c: usize) {
     let (lo, hi) = (c * CHUNK, (c + 1) * CHUNK);
+    let (opts, only) = chunk_options(c);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match c % 4 {
-        0 => join_tree(ledger, lo, hi),
+        0 => join_tree(ledger, lo, hi, &opts, only),
         1 => pool.scope(|s| {
             for id in lo..hi {
                 let ledger = &**ledger;
-                s.spawn(move |_| ledger.work(id));
+                s.spawn_with(opts.clone(), move |_| ledger.work(id, only))
+                    .expect("a valid affinity");
             }
         }),
         2 => {
             let counter = Counter::new();
-            pool.dispatch(
+            pool.dispatch_with(
+                opts.clone(),
                 &counter,
                 (lo..hi).map(|id| {
                     let ledger = ledger.clone();
-                    move || ledger.work(id)
+                    move || ledger.work(id, only)
                 }),
-            );
+            )
+            .expect("a valid affinity");
             pool.wait(&counter);
         }
         _ => {
             for id in lo..hi {
                 let ledger = ledger.clone();
-                pool.spawn(move || {
+                pool.spawn_with(opts.clone(), move || {
                     /// Counts the job finished even when it panics.
                     struct Done(Arc<Ledger>);
                     impl Drop for Done {
@@ -126,8 +166,9 @@ fn run_chunk(pool: &Pool, ledger: &Arc<Ledger>, c: usize) {
                         }
                     }
                     let done = Done(ledger);
-                    done.0.work(id);
-                });
+                    done.0.work(id, only);
+                })
+                .expect("a valid affinity");
             }
         }
     }));
@@ -198,6 +239,7 @@ fn a_million_jobs_with_one_percent_panicking() {
         ("lost", lost),
         ("doubled", doubled),
         ("misdelivered_panics", misdelivered),
+        ("misplaced", ledger.misplaced.load(Ordering::Relaxed)),
     ]);
     eprintln!(
         "{n} jobs, {injected} injected panics: lost={lost} doubled={doubled} \
@@ -206,6 +248,11 @@ fn a_million_jobs_with_one_percent_panicking() {
     );
     assert!(injected > n / 200, "the panic injection is broken");
     assert_eq!((lost, doubled, misdelivered), (0, 0, 0));
+    assert_eq!(
+        ledger.misplaced.load(Ordering::Relaxed),
+        0,
+        "affine jobs ran elsewhere"
+    );
 }
 
 #[test]

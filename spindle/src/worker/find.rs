@@ -72,6 +72,35 @@ impl WorkerLocal {
         Some(job)
     }
 
+    /// Only this slot's own work, class by class: its mailbox and its
+    /// deques (what a deep wait takes, see `wait.rs`).
+    pub(crate) fn find_own(&self) -> Option<JobRef> {
+        let registry = self.registry();
+        let pending = &registry.pending;
+        for class in [Priority::High, Priority::Normal, Priority::Low] {
+            if pending.may_have_affine() {
+                if let Some(job) = registry.slot(self.index).mailbox.pop(class) {
+                    pending.taken_affine();
+                    return Some(job);
+                }
+            }
+            let job = if class == Priority::Normal {
+                self.pop_own()
+            } else {
+                // SAFETY: our deques hold only `JobRef`s.
+                let job = self
+                    .class_deque(class)
+                    .pop()
+                    .map(|p| unsafe { JobRef::from_raw(p) });
+                job.inspect(|_| pending.taken(class))
+            };
+            if job.is_some() {
+                return job;
+            }
+        }
+        None
+    }
+
     /// Every source, class by class (see the module docs).
     #[inline(never)]
     fn find_by_class(&self) -> Option<JobRef> {

@@ -104,6 +104,9 @@ pub(crate) struct WorkerLocal {
     counters: *const SlotCounters,
     rng: XorShift,
     tick: Cell<u32>,
+    /// Jobs running nested in this slot's helping waits, on this context
+    /// (see `wait.rs`, `DEEP_HELP`).
+    help_depth: Cell<u32>,
     /// After a task yielded (see `push_behind`): how many local picks
     /// still take the deque's oldest job instead of its newest.
     fifo_left: Cell<usize>,
@@ -169,6 +172,7 @@ impl WorkerLocal {
             rng: XorShift::new(index as u64 + 1),
             tick: Cell::new(0),
             fifo_left: Cell::new(0),
+            help_depth: Cell::new(0),
         }
     }
 

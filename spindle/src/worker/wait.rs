@@ -4,6 +4,19 @@
 use super::WorkerLocal;
 use crate::latch::Latch;
 use crate::util::Backoff;
+use std::time::{Duration, Instant};
+
+/// How many jobs a slot may run nested inside its waits (each help runs a
+/// job on top of the waiting frame) before a wait prefers its own work.
+/// Past it, a wait takes only jobs from this slot's own deques and
+/// mailbox (work its own frames queued, or work only it may run) until it
+/// has found nothing there for `DEEP_GRACE`; then it looks everywhere
+/// again, so no job is ever left waiting for it. Without this, waits that
+/// cannot run what they wait for (a `join_with` half bound to another
+/// worker) took unrelated work at every level and overflowed the stack.
+/// Fibers avoid the nesting altogether: a wait suspends instead.
+const DEEP_HELP: u32 = 64;
+const DEEP_GRACE: Duration = Duration::from_millis(1);
 
 impl WorkerLocal {
     /// Returns once `latch` is set, running other jobs meanwhile.
@@ -32,6 +45,7 @@ impl WorkerLocal {
         let sleep = &registry.sleep;
         let mut searching = false;
         let mut backoff = Backoff::new();
+        let mut deep_since = None;
         while !latch.probe() {
             if registry.main_jobs.pending_here() {
                 if searching {
@@ -51,21 +65,25 @@ impl WorkerLocal {
                     break;
                 }
             }
-            if let Some(job) = self.find_local() {
+            // Deep in nested helps, look at this slot's own work only,
+            // for a while (see `DEEP_HELP`).
+            let own_only = self.help_depth.get() >= DEEP_HELP
+                && deep_since.get_or_insert_with(Instant::now).elapsed() < DEEP_GRACE;
+            let job = if own_only {
+                self.find_own()
+            } else {
+                self.find_local().or_else(|| self.find_remote())
+            };
+            if let Some(job) = job {
                 if searching {
                     sleep.stop_searching(true);
                     searching = false;
                 }
+                let depth = self.help_depth.get();
+                self.help_depth.set(depth + 1);
                 self.execute(job);
-                backoff.reset();
-                continue;
-            }
-            if let Some(job) = self.find_remote() {
-                if searching {
-                    sleep.stop_searching(true);
-                    searching = false;
-                }
-                self.execute(job);
+                self.help_depth.set(depth);
+                deep_since = None;
                 backoff.reset();
                 continue;
             }
