@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! Per-job affinity: jobs run only on the workers of their set, on every
 //! submission path and across shutdown; bad sets are refused at submit.
 

@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! Priority classes: picks take `High` before `Normal` before `Low`, on
 //! every submission path, and lower classes still progress under a flood
 //! (the fairness bound of `spindle::FAIR_PERIOD`).
