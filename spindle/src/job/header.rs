@@ -127,6 +127,31 @@ impl JobRef {
         JobRef(header.map_addr(|a| a | priority as usize))
     }
 
+    /// Tags `header` with `priority` and affinity set `affinity` (0: none),
+    /// which must be the ones in its state word: passed in, like
+    /// [`JobRef::new`]'s, so a spawn does not read back the word it just
+    /// wrote.
+    ///
+    /// # Safety
+    ///
+    /// As for [`JobRef::new`].
+    #[inline(always)]
+    pub(crate) unsafe fn tagged(
+        header: NonNull<JobHeader>,
+        priority: Priority,
+        affinity: u32,
+    ) -> Self {
+        // SAFETY: the caller guarantees the header is live.
+        debug_assert_eq!(unsafe { header.as_ref() }.affinity(), affinity);
+        // SAFETY: as above.
+        let r = unsafe { JobRef::new(header, priority) };
+        if affinity != 0 {
+            JobRef(r.0.map_addr(|a| a | AFFINE))
+        } else {
+            r
+        }
+    }
+
     /// Tags `header` with what its state word holds: its priority, and
     /// whether it has an affinity set.
     ///
@@ -225,6 +250,8 @@ mod tests {
         assert_eq!((r.priority(), h.affinity()), (Priority::Low, 5));
         assert!(!r.is_plain() && r.is_affine());
         assert_eq!(r.header_ptr(), p);
+        // SAFETY: as above.
+        assert_eq!(unsafe { JobRef::tagged(p, Priority::Low, 5) }, r);
         let h = JobHeader::with_options(nothing, Priority::High, 0);
         // SAFETY: as above.
         let r = unsafe { JobRef::from_header(NonNull::from(&h)) };

@@ -79,7 +79,10 @@ impl HeapJob {
                     ptr::addr_of_mut!((*b).header)
                         .write(MaybeUninit::new(header(execute_cached::<F>)));
                     ptr::addr_of_mut!((*b).payload).cast::<F>().write(f);
-                    return (JobRef::from_header(block.cast::<JobHeader>()), false);
+                    return (
+                        JobRef::tagged(block.cast::<JobHeader>(), priority, affinity),
+                        false,
+                    );
                 }
             }
         }
@@ -89,7 +92,7 @@ impl HeapJob {
         });
         let p = NonNull::from(Box::leak(boxed));
         // SAFETY: leaked, so live until `execute_boxed` frees it.
-        let job = unsafe { JobRef::from_header(p.cast::<JobHeader>()) };
+        let job = unsafe { JobRef::tagged(p.cast::<JobHeader>(), priority, affinity) };
         (job, true)
     }
 }

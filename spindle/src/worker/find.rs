@@ -75,30 +75,33 @@ impl WorkerLocal {
     /// Only this slot's own work, class by class: its mailbox and its
     /// deques (what a deep wait takes, see `wait.rs`).
     pub(crate) fn find_own(&self) -> Option<JobRef> {
+        [Priority::High, Priority::Normal, Priority::Low]
+            .into_iter()
+            .find_map(|class| {
+                self.pop_mailbox(class).or_else(|| match class {
+                    Priority::Normal => self.pop_own(),
+                    _ => self.pop_class(class),
+                })
+            })
+    }
+
+    /// The oldest job of `class` in this slot's mailbox.
+    fn pop_mailbox(&self, class: Priority) -> Option<JobRef> {
         let registry = self.registry();
-        let pending = &registry.pending;
-        for class in [Priority::High, Priority::Normal, Priority::Low] {
-            if pending.may_have_affine() {
-                if let Some(job) = registry.slot(self.index).mailbox.pop(class) {
-                    pending.taken_affine();
-                    return Some(job);
-                }
-            }
-            let job = if class == Priority::Normal {
-                self.pop_own()
-            } else {
-                // SAFETY: our deques hold only `JobRef`s.
-                let job = self
-                    .class_deque(class)
-                    .pop()
-                    .map(|p| unsafe { JobRef::from_raw(p) });
-                job.inspect(|_| pending.taken(class))
-            };
-            if job.is_some() {
-                return job;
-            }
+        if !registry.pending.may_have_affine() {
+            return None;
         }
-        None
+        let job = registry.slot(self.index).mailbox.pop(class)?;
+        registry.pending.taken_affine();
+        Some(job)
+    }
+
+    /// The newest job of this slot's `High` or `Low` deque.
+    fn pop_class(&self, class: Priority) -> Option<JobRef> {
+        let p = self.class_deque(class).pop()?;
+        self.registry().pending.taken(class);
+        // SAFETY: our deques hold only `JobRef`s.
+        Some(unsafe { JobRef::from_raw(p) })
     }
 
     /// Every source, class by class (see the module docs).
@@ -114,11 +117,8 @@ impl WorkerLocal {
     fn find_class(&self, class: Priority, tick: u32) -> Option<JobRef> {
         let registry = self.registry();
         let pending = &registry.pending;
-        if pending.may_have_affine() {
-            if let Some(job) = registry.slot(self.index).mailbox.pop(class) {
-                pending.taken_affine();
-                return Some(job);
-            }
+        if let Some(job) = self.pop_mailbox(class) {
+            return Some(job);
         }
         if class == Priority::Normal {
             let injected = || {
@@ -135,16 +135,13 @@ impl WorkerLocal {
                 return Some(job);
             }
         } else if pending.may_have(class) {
-            // SAFETY: our deques hold only `JobRef`s.
-            let own = self
-                .class_deque(class)
-                .pop()
-                .map(|p| unsafe { JobRef::from_raw(p) });
-            let job = own
-                .or_else(|| {
-                    let job = registry.injector.pop_class(class);
-                    job.inspect(|_| self.counters().injector_pops.bump())
-                })
+            if let Some(job) = self.pop_class(class) {
+                return Some(job);
+            }
+            let job = registry
+                .injector
+                .pop_class(class)
+                .inspect(|_| self.counters().injector_pops.bump())
                 .or_else(|| self.steal(class));
             if let Some(job) = job {
                 pending.taken(class);
