@@ -183,9 +183,22 @@ fn a_million_jobs_with_one_percent_panicking() {
     let n: usize = if cfg!(miri) { 2 * CHUNK * 4 } else { 1_000_000 };
     let ledger = Arc::new(Ledger::new(n));
     let handler_ledger = ledger.clone();
+    // Chunks whose waits depend on work bound to another thread help with
+    // other chunks meanwhile, nested on the waiting stack — the workers' and
+    // the participating caller's. That fits the default 8 MiB natively, but
+    // not with ASan's larger frames (`--cfg spindle_asan`, see
+    // `.ci/sanitizers`): a quarter of runs overflowed a worker, one in
+    // sixteen the caller (libtest's 2 MiB thread). Only touched pages are
+    // committed, so both get a big stack under ASan.
+    let stack = if cfg!(spindle_asan) {
+        64 << 20
+    } else {
+        spindle::DEFAULT_STACK_SIZE
+    };
     let pool = Arc::new(
         Pool::builder()
             .workers(2)
+            .stack_size(stack)
             .panic_handler(move |p| handler_ledger.deliver(p))
             .build()
             .unwrap(),
@@ -195,14 +208,26 @@ fn a_million_jobs_with_one_percent_panicking() {
     let start = Instant::now();
     // Chunks are spawned in a scope, so all front ends run at once, nested
     // inside scope jobs, on every worker and the participating caller.
-    pool.install(|| {
-        pool.scope(|s| {
-            for c in 0..chunks {
-                let (pool, ledger) = (&pool, &ledger);
-                s.spawn(move |_| run_chunk(pool, ledger, c));
-            }
-        })
-    });
+    let caller = {
+        let (pool, ledger) = (pool.clone(), ledger.clone());
+        move || {
+            pool.install(|| {
+                pool.scope(|s| {
+                    for c in 0..chunks {
+                        let (pool, ledger) = (&pool, &ledger);
+                        s.spawn(move |_| run_chunk(pool, ledger, c));
+                    }
+                })
+            })
+        }
+    };
+    std::thread::Builder::new()
+        .name("stress-caller".into())
+        .stack_size(stack)
+        .spawn(caller)
+        .unwrap()
+        .join()
+        .unwrap();
     // Detached jobs finish on their own time; the watchdog bounds it.
     while ledger.detached_done.load(Ordering::Acquire) < detached {
         assert!(
