@@ -154,7 +154,18 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
     }))
 }
 
-/// Warms up and times `benches` round robin, returning one measurement each.
+/// The pause before every run, so that it starts on a quiet machine: the
+/// threads of the run before (often another implementation's) have gone
+/// back to sleep. Without it, one implementation's idle spinning is timed
+/// as the next one's cost: on the 2-core development machine tokio's
+/// workers, still searching after `async-spawn-many`, tripled spindle's
+/// next run in some processes (0.93 ms alone, 2.4–3.1 ms right after
+/// tokio), and the pause costs each run the wake-up of parked threads,
+/// which every implementation pays alike.
+const SETTLE: Duration = Duration::from_millis(2);
+
+/// Warms up and times `benches` round robin, each run after a [`SETTLE`]
+/// pause, returning one measurement each.
 fn measure(
     workload: &'static str,
     threads: usize,
@@ -169,6 +180,7 @@ fn measure(
     );
     for _ in 0..warmup {
         for bench in &mut benches {
+            std::thread::sleep(SETTLE);
             (bench.run)(&mut Vec::new());
         }
     }
@@ -176,6 +188,7 @@ fn measure(
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); benches.len()];
     for _ in 0..runs {
         for ((bench, times), samples) in benches.iter_mut().zip(&mut times).zip(&mut samples) {
+            std::thread::sleep(SETTLE);
             times.push((bench.run)(samples));
         }
     }
