@@ -239,6 +239,38 @@ impl<T> Worker<T> {
         won.then(|| unsafe { NonNull::new_unchecked(item) })
     }
 
+    /// Takes the *oldest* item, as a thief would, but without the thief's
+    /// fence: that fence orders a thief's loads against the owner's `pop`,
+    /// and this *is* the owner, which does not move `bottom` here, so
+    /// there is no last-item race with itself. Thieves race it for `top`
+    /// with their CAS as they race each other; a lost CAS is retried. The
+    /// pool uses it after a task yields, to run the oldest jobs first.
+    #[inline]
+    pub fn pop_oldest(&self) -> Option<NonNull<T>> {
+        let inner = &*self.inner;
+        loop {
+            // Acquire: as in `steal`, pairs with a thief's CAS, so the
+            // `top` we claim is not behind a slot already taken and reused.
+            let t = inner.top.load(Ordering::Acquire);
+            // Only this thread writes `bottom`.
+            let b = inner.bottom.load(Ordering::Relaxed);
+            if b.wrapping_sub(t) as isize <= 0 {
+                return None;
+            }
+            // Slots are written only by this thread (`push`).
+            let item = inner.slot(t).load(Ordering::Relaxed);
+            if inner
+                .top
+                .compare_exchange(t, t.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+            {
+                // SAFETY: the slot at a successfully claimed `top` holds a
+                // pushed, non-null item.
+                return Some(unsafe { NonNull::new_unchecked(item) });
+            }
+        }
+    }
+
     /// Takes up to `count` of the *oldest* items and appends them to `out`,
     /// oldest first. Used by the pool when the ring is full, to move half of
     /// it to the injector in one batch. Returns how many were taken.
@@ -349,6 +381,22 @@ mod tests {
         assert_eq!(w.pop(), Some(p[2]));
         assert_eq!(w.pop(), None);
         assert_eq!(s.steal(), Steal::Empty);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn pop_oldest_takes_from_the_top() {
+        let mut data = [0u64, 1, 2];
+        let p = ptrs(&mut data);
+        let (w, s) = new::<u64>(4);
+        for &x in &p {
+            w.push(x).unwrap();
+        }
+        assert_eq!(w.pop_oldest(), Some(p[0]));
+        assert_eq!(s.steal(), Steal::Success(p[1]));
+        assert_eq!(w.pop_oldest(), Some(p[2]));
+        assert_eq!(w.pop_oldest(), None);
+        assert_eq!(w.pop(), None);
         assert!(w.is_empty());
     }
 

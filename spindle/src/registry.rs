@@ -148,11 +148,6 @@ impl Registry {
         self.slots.len()
     }
 
-    #[inline]
-    pub(crate) fn stealer(&self, index: usize) -> &Stealer<JobHeader> {
-        &self.slots[index].stealer
-    }
-
     /// Slot `index`'s deque for `class`.
     #[inline]
     pub(crate) fn class_stealer(&self, index: usize, class: Priority) -> &Stealer<JobHeader> {

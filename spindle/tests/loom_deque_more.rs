@@ -1,5 +1,6 @@
 //! More loom models of the Chase-Lev deque (see `loom_deque.rs` for the
-//! first five): empty deques, full rings, batch drains, `Retry`, slots
+//! first five): empty deques, full rings, batch drains, the owner taking
+//! its oldest items, `Retry`, slots
 //! reused after wrap-around, and the hand-over of what an item points to.
 //! Each model says which bug it would catch.
 //!
@@ -119,6 +120,31 @@ fn drain_oldest_then_pop_racing_a_thief() {
         let n = w.drain_oldest(2, &mut out);
         assert_eq!(n, out.len());
         let mut all: Vec<usize> = out.into_iter().map(id).collect();
+        pop_all(&w, &mut all);
+        all.extend(thief.join().unwrap());
+        assert_exactly_once(all, 3);
+    });
+}
+
+/// The owner takes its oldest items (`pop_oldest`, what a worker does
+/// after a task yielded) while a thief steals, then pops the rest: every
+/// item is taken exactly once.
+///
+/// Catches: a `pop_oldest` that claims `top` with a plain store instead of
+/// a CAS (it and the thief both take item 1), one that returns its item
+/// after losing the CAS, and one that gives up after a lost CAS while
+/// items remain.
+#[test]
+fn pop_oldest_racing_a_thief() {
+    loom::model(|| {
+        let (w, s) = deque::new::<u8>(4);
+        for i in 1..=3 {
+            w.push(item(i)).unwrap();
+        }
+        let thief = thread::spawn(move || steal_once(&s));
+        yield_to_thieves();
+        let mut all: Vec<usize> = w.pop_oldest().map(id).into_iter().collect();
+        all.extend(w.pop_oldest().map(id));
         pop_all(&w, &mut all);
         all.extend(thief.join().unwrap());
         assert_exactly_once(all, 3);

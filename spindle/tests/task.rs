@@ -537,3 +537,73 @@ fn dropped_counter_wait_deregisters() {
         "a dropped wait was woken"
     );
 }
+
+/// A yield inside a task marks the task for its poller without waking it
+/// (the waker is the task's own). A poll that yields and then, in the same
+/// poll, runs other tasks nested on its thread (a blocking `join` helps)
+/// must still be requeued: each nested poll keeps its own yield mark.
+/// Also checks a yield through a foreign waker (a wrapper around the
+/// task's), which must wake the task the ordinary way.
+#[test]
+fn yield_then_nested_polls_still_requeues_the_yielder() {
+    /// Polls `yield_async` once (Pending), then joins a task that yields
+    /// itself, nested in this poll; Ready on the next poll.
+    struct YieldThenJoin {
+        yielder: Option<Pin<Box<spindle::YieldAsync>>>,
+        wrap_waker: bool,
+    }
+    impl Future for YieldThenJoin {
+        type Output = u32;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            let wrap = self.wrap_waker;
+            let Some(y) = self.yielder.as_mut() else {
+                return Poll::Ready(7);
+            };
+            let ready = if wrap {
+                let foreign = std::task::Waker::from(Arc::new(Forward(cx.waker().clone())));
+                y.as_mut()
+                    .poll(&mut Context::from_waker(&foreign))
+                    .is_ready()
+            } else {
+                y.as_mut().poll(cx).is_ready()
+            };
+            if ready {
+                self.yielder = None;
+                return Poll::Ready(7);
+            }
+            // Runs nested on this worker: the only one, and we hold it.
+            let inner = spindle::spawn_async(async {
+                for _ in 0..3 {
+                    spindle::yield_async().await;
+                }
+                35
+            });
+            assert_eq!(inner.join().unwrap(), 35);
+            Poll::Pending
+        }
+    }
+    /// A waker of our own that forwards to the task's.
+    struct Forward(std::task::Waker);
+    impl std::task::Wake for Forward {
+        fn wake(self: Arc<Self>) {
+            self.0.wake_by_ref();
+        }
+    }
+
+    for wrap_waker in [false, true] {
+        let p = pool(1);
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop(p.spawn_async(async move {
+            let v = YieldThenJoin {
+                yielder: Some(Box::pin(spindle::yield_async())),
+                wrap_waker,
+            }
+            .await;
+            tx.send(v).unwrap();
+        }));
+        let v = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the yielding task was never polled again");
+        assert_eq!(v, 7, "wrap_waker={wrap_waker}");
+    }
+}

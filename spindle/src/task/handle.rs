@@ -7,7 +7,7 @@ use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
 
 use super::error::JobError;
-use super::raw::{schedule, Header};
+use super::raw::{schedule, Header, Queue};
 use super::state::Abort;
 
 /// An owned permission to await a spawned task's output.
@@ -64,7 +64,7 @@ impl<T> JoinHandle<T> {
     pub fn abort(&self) {
         if self.header().state.abort() == Abort::Submit {
             // SAFETY: `abort` set NOTIFIED with a reference for the queue.
-            unsafe { schedule(self.raw, false) };
+            unsafe { schedule(self.raw, Queue::Fresh) };
         }
     }
 

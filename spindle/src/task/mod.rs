@@ -150,7 +150,7 @@ mod spawn {
             unsafe { (h.vtable.cancel)(header, 2) };
         } else {
             // SAFETY: spawned NOTIFIED with a queue reference.
-            unsafe { schedule(header, false) };
+            unsafe { schedule(header, raw::Queue::Fresh) };
         }
         // SAFETY: the task's output is `F::Output`; the handle takes the
         // join reference it was created with.
@@ -191,8 +191,7 @@ mod spawn {
                 return Poll::Ready(());
             }
             self.yielded = true;
-            raw::mark_yield();
-            cx.waker().wake_by_ref();
+            raw::yield_wake(cx.waker());
             Poll::Pending
         }
     }

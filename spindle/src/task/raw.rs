@@ -155,10 +155,34 @@ pub(crate) fn job_ref(header: NonNull<Header>) -> JobRef {
     unsafe { JobRef::from_header(header.cast()) }
 }
 
+/// What this thread's current poll did that its poller acts on.
+#[derive(Clone, Copy)]
+struct Polling {
+    /// The task being polled on this thread (null: none).
+    task: *const Header,
+    /// `yield_async` ran: the task asked to go behind other work.
+    yielded: bool,
+    /// `yield_async` found the task's own waker and did not wake it: the
+    /// poller marks the task notified itself (`State::to_idle_notified`).
+    woken_in_place: bool,
+}
+
+impl Polling {
+    const fn of(task: *const Header) -> Self {
+        Self {
+            task,
+            yielded: false,
+            woken_in_place: false,
+        }
+    }
+}
+
 thread_local! {
-    /// Set by `yield_async` during a poll: the task asked to go behind
-    /// other work.
-    static YIELDED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    /// The poll in progress on this thread; `run` saves and restores it
+    /// around each poll, so a poll nested in another (a task joined from
+    /// inside a task helps run others) has its own.
+    static POLLING: core::cell::Cell<Polling> =
+        const { core::cell::Cell::new(Polling::of(core::ptr::null())) };
     /// Self-wakes requeued on this thread's deque since the last one sent
     /// behind.
     static BUDGET_USED: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
@@ -169,35 +193,66 @@ thread_local! {
 /// of where it runs again at once (tokio issue 4730).
 pub(crate) const BUDGET: u32 = 32;
 
-/// Marks the running task as yielding (see `yield_async`).
-pub(crate) fn mark_yield() {
-    YIELDED.with(|y| y.set(true));
+/// How a task comes to be queued.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Queue {
+    /// Spawned, or woken while not running.
+    Fresh,
+    /// Woken during its poll, requeued by its poller; `yielded`: by
+    /// `yield_async`.
+    Requeue { yielded: bool },
+}
+
+/// `yield_async`'s wake: marks the poll as yielding and wakes the task.
+/// When `waker` is the waker of the task being polled on this thread (the
+/// common case: `yield_async().await` directly in a task), the wake is
+/// recorded for the poller instead, which saves the wake's atomic
+/// read-modify-write: the poller sets `NOTIFIED` in the transition it
+/// makes anyway.
+pub(crate) fn yield_wake(waker: &Waker) {
+    let in_place = POLLING.with(|p| {
+        let mut poll = p.get();
+        let own = !poll.task.is_null()
+            && core::ptr::eq(waker.data(), poll.task.cast())
+            && core::ptr::eq(waker.vtable(), &WAKER_VTABLE);
+        poll.yielded = true;
+        poll.woken_in_place |= own;
+        p.set(poll);
+        own
+    });
+    if !in_place {
+        waker.wake_by_ref();
+    }
 }
 
 /// Queues a notified task: on this thread's deque when it is a worker of
 /// the task's pool, otherwise on the pool's global queue (waking a
-/// sleeper). `requeue` marks a task that woke itself while running: if it
-/// yielded or used up this worker's budget, it goes behind the work
-/// already queued (the worker's next pick is its deque's oldest job).
+/// sleeper). A task requeued by its poller (`Queue::Requeue`) that yielded
+/// or used up this worker's budget goes behind the work already queued
+/// (the worker's next pick is its deque's oldest job).
 ///
 /// # Safety
 ///
 /// The caller set `NOTIFIED` (the task is not complete) and hands over the
 /// queue entry's reference.
-pub(crate) unsafe fn schedule(header: NonNull<Header>, requeue: bool) {
+pub(crate) unsafe fn schedule(header: NonNull<Header>, how: Queue) {
     // SAFETY: notified and not yet queued: it cannot complete meanwhile.
     let registry = unsafe { header.as_ref().registry() };
     let job = job_ref(header);
     // SAFETY: `CURRENT` points to a live slot run by this thread.
     if let Some(w) = unsafe { worker::current().as_ref() } {
         if core::ptr::eq(w.registry(), registry) {
-            let to_back = requeue
-                && (YIELDED.with(|y| y.replace(false))
-                    || BUDGET_USED.with(|b| {
-                        let used = b.get() + 1;
-                        b.set(if used >= BUDGET { 0 } else { used });
-                        used >= BUDGET
-                    }));
+            let to_back = match how {
+                Queue::Fresh => false,
+                Queue::Requeue { yielded } => {
+                    yielded
+                        || BUDGET_USED.with(|b| {
+                            let used = b.get() + 1;
+                            b.set(if used >= BUDGET { 0 } else { used });
+                            used >= BUDGET
+                        })
+                }
+            };
             if to_back {
                 w.push_behind(job);
             } else {
@@ -255,7 +310,7 @@ where
         unsafe { cancel::<F>(header, 2) };
         return;
     }
-    YIELDED.with(|y| y.set(false));
+    let outer = POLLING.with(|p| p.replace(Polling::of(header.as_ptr())));
     // SAFETY: the waker borrows our reference (ManuallyDrop: no release).
     let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(header)) });
     let mut cx = Context::from_waker(&waker);
@@ -269,17 +324,29 @@ where
             })
         }
     }));
+    let this_poll = POLLING.with(|p| p.replace(outer));
     match polled {
         Ok(Poll::Pending) if !h.links.is_listed() && !list_before_idle(header) => {
             // The pool is being dropped: it would never find this task.
             // SAFETY: we still hold RUNNING and the poll's reference.
             unsafe { cancel::<F>(header, 2) }
         }
-        Ok(Poll::Pending) => match h.state.to_idle() {
+        Ok(Poll::Pending) => match if this_poll.woken_in_place {
+            h.state.to_idle_notified()
+        } else {
+            h.state.to_idle()
+        } {
             ToIdle::Idle => {}
             // SAFETY: notified, not queued: the poll's reference is the
             // queue entry's now.
-            ToIdle::Requeue => unsafe { schedule(header, true) },
+            ToIdle::Requeue => unsafe {
+                schedule(
+                    header,
+                    Queue::Requeue {
+                        yielded: this_poll.yielded,
+                    },
+                )
+            },
             // SAFETY: we still hold RUNNING and the poll's reference.
             ToIdle::Cancel => unsafe { cancel::<F>(header, 2) },
         },
@@ -498,7 +565,7 @@ unsafe fn waker_wake(p: *const ()) {
     let (h, header) = unsafe { header_of(p) };
     match header.state.wake_by_val() {
         // SAFETY: notified by us; our reference becomes the queue's.
-        Wake::Submit => unsafe { schedule(h, false) },
+        Wake::Submit => unsafe { schedule(h, Queue::Fresh) },
         Wake::Nothing => {}
         // SAFETY: we released the last reference.
         Wake::Dealloc => unsafe { (header.vtable.dealloc)(h) },
@@ -512,7 +579,7 @@ unsafe fn waker_wake_by_ref(p: *const ()) {
         // SAFETY: notified by us with a new reference for the queue. A
         // task waking itself while running gets `Nothing` (the poller
         // requeues it).
-        Wake::Submit => unsafe { schedule(h, false) },
+        Wake::Submit => unsafe { schedule(h, Queue::Fresh) },
         Wake::Nothing | Wake::Dealloc => {}
     }
 }

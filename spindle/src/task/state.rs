@@ -219,6 +219,21 @@ impl State {
         })
     }
 
+    /// After a `Pending` poll in which the task woke itself in place
+    /// (`yield_async` on its own waker, which skips the wake's RMW): as
+    /// `to_idle` of a task notified during its poll, in one transition.
+    /// The poll's reference becomes the queue entry's.
+    pub(crate) fn to_idle_notified(&self) -> ToIdle {
+        self.update(|s| {
+            debug_assert!(s.has(RUNNING) && !s.has(COMPLETE), "{s:?}");
+            if s.has(CANCELLED) {
+                (None, ToIdle::Cancel)
+            } else {
+                (Some((s.0 | NOTIFIED) & !RUNNING), ToIdle::Requeue)
+            }
+        })
+    }
+
     /// The output is stored (or the future dropped): sets `COMPLETE`,
     /// clears `RUNNING`. Returns the word before, whose `JOIN_INTEREST`
     /// says whether the handle will take the output and `JOIN_WAKER`

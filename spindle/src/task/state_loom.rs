@@ -97,6 +97,41 @@ fn wake_during_poll_queues_once() {
     });
 }
 
+/// A task that yields in place (`yield_async` on its own waker: no wake
+/// call, the poller's `to_idle_notified` marks it) while another thread
+/// wakes it: it is queued exactly once, by the poller, whenever the wake
+/// lands.
+///
+/// Catches: a `to_idle_notified` that leaves `NOTIFIED` clear (the later
+/// wake queues the task a second time), or that drops the poll's reference
+/// instead of handing it to the queue entry (freed while queued).
+#[test]
+fn yield_in_place_racing_a_wake_queues_once() {
+    loom::model(|| {
+        let state = Arc::new(State::new());
+        let fx = Arc::new(Effects::default());
+        start(&state);
+        state.acquire(); // a waker clone held by another thread
+        let (s2, f2) = (state.clone(), fx.clone());
+        let waker = thread::spawn(move || match s2.wake_by_val() {
+            Wake::Submit => Effects::bump(&f2.queued),
+            Wake::Nothing => {}
+            Wake::Dealloc => Effects::bump(&f2.freed),
+        });
+        match state.to_idle_notified() {
+            ToIdle::Requeue => Effects::bump(&fx.queued),
+            other => panic!("a yield in place must requeue, got {other:?}"),
+        }
+        waker.join().unwrap();
+        assert_eq!(Effects::get(&fx.queued), 1, "queued {:?}", state.load());
+        start(&state);
+        complete(&state, &fx);
+        drop_handle(&state, &fx);
+        assert_eq!(Effects::get(&fx.freed), 1);
+        assert_eq!(Effects::get(&fx.output_dropped), 1);
+    });
+}
+
 /// A waker fired (by value) as the task completes, with the handle
 /// dropped meanwhile: the wake queues nothing, and whichever of the
 /// three drops the last reference frees the task, once.

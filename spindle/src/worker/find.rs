@@ -42,13 +42,9 @@ impl WorkerLocal {
         if fifo > 0 {
             // After a yield: the oldest jobs first (see `push_behind`).
             self.fifo_left.set(fifo - 1);
-            loop {
-                match self.registry().stealer(self.index).steal() {
-                    // SAFETY: our deque holds only `JobRef`s.
-                    Steal::Success(p) => return Some(unsafe { JobRef::from_raw(p) }),
-                    Steal::Empty => break,
-                    Steal::Retry => continue,
-                }
+            if let Some(p) = self.deque.pop_oldest() {
+                // SAFETY: our deque holds only `JobRef`s.
+                return Some(unsafe { JobRef::from_raw(p) });
             }
         }
         // SAFETY: our deque holds only `JobRef`s.
