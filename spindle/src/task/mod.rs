@@ -4,7 +4,8 @@
 //! - `state.rs`: the packed state word and its transitions (loom models).
 //! - `raw.rs`: the task's memory (one allocation), its run function (one
 //!   poll), its waker, completion.
-//! - `alloc.rs`: the per-thread cache that recycles task memory.
+//! - `alloc.rs`: the per-thread caches and shared depot that recycle task
+//!   memory.
 //! - `list.rs`: every idle, unfinished task of a pool, for shutdown.
 //! - `handle.rs`: `JoinHandle`; `error.rs`: `JobError`.
 //! - `block.rs`: `Pool::block_on` and `JoinHandle::join`.
