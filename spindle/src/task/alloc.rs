@@ -66,9 +66,11 @@ struct Cache(Blocks);
 
 impl Drop for Cache {
     fn drop(&mut self) {
-        let blocks = Blocks(core::mem::take(&mut (self.0).0));
-        if !blocks.0.is_empty() {
-            if let Some(mut rejected) = depot_put(blocks) {
+        let mut blocks = core::mem::take(&mut (self.0).0);
+        // A magazine at a time, so the depot's bound holds.
+        while !blocks.is_empty() {
+            let magazine = Blocks(blocks.split_off(blocks.len().saturating_sub(MAGAZINE)));
+            if let Some(mut rejected) = depot_put(magazine) {
                 rejected.release();
             }
         }
