@@ -64,6 +64,18 @@ impl Blocks {
 /// has room, else to the allocator.
 struct Cache(Blocks);
 
+impl Cache {
+    /// The blocks, with room for `CACHE_CAP` of them (reserved once, so
+    /// the cache never grows while it runs).
+    fn blocks(&mut self) -> &mut Vec<NonNull<u8>> {
+        let blocks = &mut (self.0).0;
+        if blocks.capacity() == 0 {
+            blocks.reserve_exact(CACHE_CAP);
+        }
+        blocks
+    }
+}
+
 impl Drop for Cache {
     fn drop(&mut self) {
         let mut blocks = core::mem::take(&mut (self.0).0);
@@ -106,15 +118,12 @@ thread_local! {
 pub(crate) fn alloc(layout: Layout) -> NonNull<u8> {
     let layout = if fits(layout) {
         let cached = CACHE.try_with(|c| {
-            let cache = &mut c.borrow_mut().0;
-            if cache.0.is_empty() {
-                let magazine = depot_take()?;
-                if cache.0.capacity() == 0 {
-                    cache.0.reserve_exact(CACHE_CAP);
-                }
-                cache.0.extend(magazine.0);
+            let mut cache = c.borrow_mut();
+            let blocks = cache.blocks();
+            if blocks.is_empty() {
+                blocks.extend(depot_take()?.0);
             }
-            cache.0.pop()
+            blocks.pop()
         });
         if let Ok(Some(b)) = cached {
             return b;
@@ -137,17 +146,15 @@ pub(crate) unsafe fn dealloc(p: NonNull<u8>, layout: Layout) {
     if fits(layout) {
         let kept = CACHE
             .try_with(|c| {
-                let cache = &mut c.borrow_mut().0;
-                if cache.0.capacity() == 0 {
-                    cache.0.reserve_exact(CACHE_CAP);
-                }
-                if cache.0.len() == CACHE_CAP {
-                    let magazine = Blocks(cache.0.split_off(CACHE_CAP - MAGAZINE));
+                let mut cache = c.borrow_mut();
+                let blocks = cache.blocks();
+                if blocks.len() == CACHE_CAP {
+                    let magazine = Blocks(blocks.split_off(CACHE_CAP - MAGAZINE));
                     if let Some(mut rejected) = depot_put(magazine) {
                         rejected.release();
                     }
                 }
-                cache.0.push(p);
+                blocks.push(p);
             })
             .is_ok();
         if !kept {

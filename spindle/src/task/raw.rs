@@ -163,7 +163,7 @@ struct Polling {
     /// `yield_async` ran: the task asked to go behind other work.
     yielded: bool,
     /// `yield_async` found the task's own waker and did not wake it: the
-    /// poller marks the task notified itself (`State::to_idle_notified`).
+    /// poller marks the task notified itself (`State::to_idle`).
     woken_in_place: bool,
 }
 
@@ -331,11 +331,7 @@ where
             // SAFETY: we still hold RUNNING and the poll's reference.
             unsafe { cancel::<F>(header, 2) }
         }
-        Ok(Poll::Pending) => match if this_poll.woken_in_place {
-            h.state.to_idle_notified()
-        } else {
-            h.state.to_idle()
-        } {
+        Ok(Poll::Pending) => match h.state.to_idle(this_poll.woken_in_place) {
             ToIdle::Idle => {}
             // SAFETY: notified, not queued: the poll's reference is the
             // queue entry's now.

@@ -203,33 +203,21 @@ impl State {
         })
     }
 
-    /// After a `Pending` poll.
-    pub(crate) fn to_idle(&self) -> ToIdle {
+    /// After a `Pending` poll. `woken_in_place`: the task woke itself
+    /// without a wake call (`yield_async` on its own waker, which skips
+    /// the wake's RMW), so this transition sets `NOTIFIED` itself; either
+    /// way a notified task stays queued with the poll's reference.
+    pub(crate) fn to_idle(&self, woken_in_place: bool) -> ToIdle {
         self.update(|s| {
             debug_assert!(s.has(RUNNING) && !s.has(COMPLETE), "{s:?}");
             if s.has(CANCELLED) {
                 // Stay RUNNING: the caller drops the future now.
                 (None, ToIdle::Cancel)
-            } else if s.has(NOTIFIED) {
-                (Some(s.0 & !RUNNING), ToIdle::Requeue)
+            } else if woken_in_place || s.has(NOTIFIED) {
+                (Some((s.0 | NOTIFIED) & !RUNNING), ToIdle::Requeue)
             } else {
                 debug_assert!(s.refs() >= 2, "the owned ref outlives every poll");
                 (Some((s.0 & !RUNNING) - REF_ONE), ToIdle::Idle)
-            }
-        })
-    }
-
-    /// After a `Pending` poll in which the task woke itself in place
-    /// (`yield_async` on its own waker, which skips the wake's RMW): as
-    /// `to_idle` of a task notified during its poll, in one transition.
-    /// The poll's reference becomes the queue entry's.
-    pub(crate) fn to_idle_notified(&self) -> ToIdle {
-        self.update(|s| {
-            debug_assert!(s.has(RUNNING) && !s.has(COMPLETE), "{s:?}");
-            if s.has(CANCELLED) {
-                (None, ToIdle::Cancel)
-            } else {
-                (Some((s.0 | NOTIFIED) & !RUNNING), ToIdle::Requeue)
             }
         })
     }

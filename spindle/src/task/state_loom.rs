@@ -47,6 +47,17 @@ fn complete(state: &State, fx: &Effects) {
     }
 }
 
+/// A `Waker::wake` (by value, consuming a reference the caller took) on
+/// another thread, recording what the wake did.
+fn wake_by_val_elsewhere(state: &Arc<State>, fx: &Arc<Effects>) -> thread::JoinHandle<()> {
+    let (state, fx) = (state.clone(), fx.clone());
+    thread::spawn(move || match state.wake_by_val() {
+        Wake::Submit => Effects::bump(&fx.queued),
+        Wake::Nothing => {}
+        Wake::Dealloc => Effects::bump(&fx.freed),
+    })
+}
+
 /// What the `JoinHandle`'s drop does.
 fn drop_handle(state: &State, fx: &Effects) {
     let prev = state.drop_join_interest();
@@ -74,13 +85,8 @@ fn wake_during_poll_queues_once() {
         start(&state);
         // The waker is a clone made before the poll (a reference of its own).
         state.acquire();
-        let (s2, f2) = (state.clone(), fx.clone());
-        let waker = thread::spawn(move || match s2.wake_by_val() {
-            Wake::Submit => Effects::bump(&f2.queued),
-            Wake::Nothing => {}
-            Wake::Dealloc => Effects::bump(&f2.freed),
-        });
-        match state.to_idle() {
+        let waker = wake_by_val_elsewhere(&state, &fx);
+        match state.to_idle(false) {
             ToIdle::Requeue => Effects::bump(&fx.queued),
             ToIdle::Idle => {}
             ToIdle::Cancel => panic!("nobody aborted"),
@@ -98,11 +104,11 @@ fn wake_during_poll_queues_once() {
 }
 
 /// A task that yields in place (`yield_async` on its own waker: no wake
-/// call, the poller's `to_idle_notified` marks it) while another thread
+/// call, the poller's `to_idle(true)` marks it) while another thread
 /// wakes it: it is queued exactly once, by the poller, whenever the wake
 /// lands.
 ///
-/// Catches: a `to_idle_notified` that leaves `NOTIFIED` clear (the later
+/// Catches: a `to_idle(true)` that leaves `NOTIFIED` clear (the later
 /// wake queues the task a second time), or that drops the poll's reference
 /// instead of handing it to the queue entry (freed while queued).
 #[test]
@@ -112,13 +118,8 @@ fn yield_in_place_racing_a_wake_queues_once() {
         let fx = Arc::new(Effects::default());
         start(&state);
         state.acquire(); // a waker clone held by another thread
-        let (s2, f2) = (state.clone(), fx.clone());
-        let waker = thread::spawn(move || match s2.wake_by_val() {
-            Wake::Submit => Effects::bump(&f2.queued),
-            Wake::Nothing => {}
-            Wake::Dealloc => Effects::bump(&f2.freed),
-        });
-        match state.to_idle_notified() {
+        let waker = wake_by_val_elsewhere(&state, &fx);
+        match state.to_idle(true) {
             ToIdle::Requeue => Effects::bump(&fx.queued),
             other => panic!("a yield in place must requeue, got {other:?}"),
         }
@@ -145,12 +146,7 @@ fn wake_after_complete_frees_once() {
         let fx = Arc::new(Effects::default());
         start(&state);
         state.acquire(); // a waker held by some other thread
-        let (s2, f2) = (state.clone(), fx.clone());
-        let waker = thread::spawn(move || match s2.wake_by_val() {
-            Wake::Submit => Effects::bump(&f2.queued),
-            Wake::Nothing => {}
-            Wake::Dealloc => Effects::bump(&f2.freed),
-        });
+        let waker = wake_by_val_elsewhere(&state, &fx);
         let (s3, f3) = (state.clone(), fx.clone());
         let handle = thread::spawn(move || drop_handle(&s3, &f3));
         // The poll returned Ready.
@@ -185,7 +181,7 @@ fn abort_during_poll_drops_the_future_once() {
                 Effects::bump(&f2.queued);
             }
         });
-        match state.to_idle() {
+        match state.to_idle(false) {
             ToIdle::Cancel => {
                 Effects::bump(&fx.future_dropped);
                 complete(&state, &fx);
@@ -255,15 +251,10 @@ fn shutdown_racing_a_wake_drops_the_future_once() {
         let state = Arc::new(State::new());
         let fx = Arc::new(Effects::default());
         start(&state);
-        assert_eq!(state.to_idle(), ToIdle::Idle);
+        assert_eq!(state.to_idle(false), ToIdle::Idle);
         state.acquire(); // the outside waker's reference
-        let (s2, f2) = (state.clone(), fx.clone());
-        let waker = thread::spawn(move || match s2.wake_by_val() {
-            // Pushed on a queue nobody drains now.
-            Wake::Submit => Effects::bump(&f2.queued),
-            Wake::Nothing => {}
-            Wake::Dealloc => Effects::bump(&f2.freed),
-        });
+                         // Pushed on a queue nobody drains now, if queued.
+        let waker = wake_by_val_elsewhere(&state, &fx);
         // The close pass: a temporary reference, then shutdown.
         state.acquire();
         if state.shutdown() == Shutdown::Cancel {
