@@ -102,10 +102,16 @@ impl SlotFibers {
 
     /// Moves every queued fiber, oldest first, to the back of `into` (the
     /// owner's local ready list). Owner only.
+    #[inline(always)]
     pub(crate) fn take_ready(&self, into: &mut VecDeque<FiberRef>) {
-        if !self.has_ready() {
-            return;
+        if self.has_ready() {
+            self.take_queued(into);
         }
+    }
+
+    /// `take_ready` once something is queued: the lock, out of line.
+    #[inline(never)]
+    fn take_queued(&self, into: &mut VecDeque<FiberRef>) {
         let mut ready = self.ready.lock();
         into.extend(ready.drain(..));
         self.ready_len.store(0, Ordering::Release);

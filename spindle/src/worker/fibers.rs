@@ -227,13 +227,26 @@ impl WorkerLocal {
 
     /// `yield_now` on a worker: lets other ready work run, then resumes.
     pub(crate) fn yield_now(&self) {
-        if self.has_fibers() {
-            let next = match self.pop_ready() {
+        if let Some(fibers) = self.slot_fibers() {
+            let cur = self.current_fiber();
+            // The oldest ready fiber, and we go behind it: one borrow.
+            let ready = {
+                let mut local = self.ready_local.borrow_mut();
+                fibers.take_ready(&mut local);
+                let next = local.pop_front();
+                if next.is_some() {
+                    local.push_back(cur);
+                }
+                next
+            };
+            let next = match ready {
                 Some(f) => Some(f),
-                None => self.take_free().inspect(|_| self.yield_pass.set(true)),
+                None => self.take_free().inspect(|_| {
+                    self.yield_pass.set(true);
+                    self.requeue(cur);
+                }),
             };
             if let Some(next) = next {
-                self.requeue(self.current_fiber());
                 // SAFETY: `next` is ready or fresh; we are requeued.
                 unsafe { self.switch_to(next, false) };
                 return;
