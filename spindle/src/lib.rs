@@ -104,6 +104,14 @@ mod yield_now;
 
 pub use util::CachePadded;
 
+/// Measurement hooks for `spindle-bench`. Not part of the API: no
+/// stability promise, and not needed to use the pool.
+#[doc(hidden)]
+#[cfg(not(loom))]
+pub mod __bench {
+    pub use crate::fiber::round_trip::context_switch_round_trips;
+}
+
 #[cfg(not(loom))]
 pub use builder::{
     Builder, DEFAULT_FIBER_STACK_SIZE, DEFAULT_STACK_SIZE, MAX_FIBERS, MAX_JOB_CAPACITY,

@@ -10,6 +10,13 @@
 //!   other job's fiber: 2N yields = 2N switches = N round trips. The check
 //!   reads `Pool::stats` and demands at least 2N `fiber_switches` during
 //!   the run, so a yield that silently does nothing fails loudly.
+//! - spindle-switch: spindle's context switch alone, no scheduler: the
+//!   bench thread and one fiber switch to each other `N` times from the
+//!   same loop (`spindle::__bench::context_switch_round_trips`, which
+//!   checks that the fiber ran once per round trip). The same `switch`
+//!   a yield ends in, saving the same state (the callee-saved registers,
+//!   MXCSR and the x87 control word); the `spindle` row minus this one is
+//!   what the scheduler adds.
 //! - corosensei: one `Coroutine` that suspends `N` times, resumed by the
 //!   bench thread until it returns; one resume + one suspend = one round
 //!   trip. Its stack is made before the clock starts.
@@ -122,6 +129,10 @@ pub fn benches() -> (usize, Vec<Bench<'static>>) {
         1,
         vec![
             Bench::per_op("spindle", N, move || spindle_run(&pool)),
+            Bench::per_op("spindle-switch", N, || {
+                spindle::__bench::context_switch_round_trips(N)
+                    .expect("spindle has no context switch on this target")
+            }),
             Bench::per_op("corosensei", N, corosensei_run),
             Bench::per_op("may", N, may_run),
         ],

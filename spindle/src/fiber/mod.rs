@@ -7,12 +7,14 @@
 //! - [`control`]: the fiber control block (one cache line) and its handle.
 //! - [`slot`]: a worker slot's fibers and their ready queue.
 //! - [`waiter`]: a thread or a fiber in a wait list.
+//! - [`round_trip`]: the switch alone, timed (for `spindle-bench`).
 //!
 //! How a worker uses them is in `worker/fibers.rs`.
 
 pub(crate) mod context;
 pub(crate) mod control;
 pub(crate) mod guard;
+pub(crate) mod round_trip;
 pub(crate) mod slot;
 pub(crate) mod stack;
 pub(crate) mod waiter;
