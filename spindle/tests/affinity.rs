@@ -3,7 +3,7 @@
 //! submission path and across shutdown; bad sets are refused at submit.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 use spindle::{Affinity, Counter, Error, Options, Pool, Priority};
@@ -237,14 +237,14 @@ fn cores_name_pinned_workers() {
         .build()
         .unwrap();
     // Worker 0's core: the one it runs on (it is pinned there).
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = std::sync::mpsc::channel();
     pool.spawn(move || {
         // SAFETY: no preconditions.
         tx.send(unsafe { libc::sched_getcpu() }).unwrap();
     });
     let core = rx.recv().unwrap();
     assert!(core >= 0);
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = std::sync::mpsc::channel();
     pool.spawn_with(
         Options::new().affinity(Affinity::cores([core as usize])),
         move || tx.send(spindle::worker_index()).unwrap(),

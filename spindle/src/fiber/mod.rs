@@ -10,16 +10,32 @@
 //! - [`round_trip`]: the switch alone, timed (for `spindle-bench`).
 //!
 //! How a worker uses them is in `worker/fibers.rs`.
+//!
+//! Fibers exist where `cfg(spindle_fibers)` is set (by `build.rs`): unix
+//! on x86_64 and aarch64. Elsewhere `stack` is `no_stack.rs` (a stack type
+//! with no values), there is no `guard`, `context::SUPPORTED` is false, and
+//! the builder gives no slot a fiber: every wait runs other jobs instead.
 
 pub(crate) mod context;
 pub(crate) mod control;
+#[cfg(spindle_fibers)]
 pub(crate) mod guard;
 pub(crate) mod round_trip;
 pub(crate) mod slot;
+#[cfg(spindle_fibers)]
+pub(crate) mod stack;
+#[cfg(not(spindle_fibers))]
+#[path = "no_stack.rs"]
 pub(crate) mod stack;
 pub(crate) mod waiter;
 
 pub(crate) use control::FiberRef;
 pub(crate) use slot::SlotFibers;
-pub(crate) use stack::{Stack, MAX_FIBER_STACK, MIN_FIBER_STACK};
+pub(crate) use stack::Stack;
+
+/// The smallest fiber stack the builder accepts, in bytes (on every
+/// target: a size is checked even where it will not be used).
+pub(crate) const MIN_FIBER_STACK: usize = 16 * 1024;
+/// The largest fiber stack the builder accepts, in bytes.
+pub(crate) const MAX_FIBER_STACK: usize = 1 << 30;
 pub(crate) use waiter::Waiter;

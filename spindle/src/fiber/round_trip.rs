@@ -19,18 +19,18 @@ use std::time::Duration;
 /// If the fiber stack cannot be mapped, or if the fiber did not run once
 /// per round trip (a broken switch).
 pub fn context_switch_round_trips(n: u32) -> Option<Duration> {
-    #[cfg(all(unix, any(target_arch = "x86_64", target_arch = "aarch64")))]
+    #[cfg(spindle_fibers)]
     {
         Some(imp::run(n))
     }
-    #[cfg(not(all(unix, any(target_arch = "x86_64", target_arch = "aarch64"))))]
+    #[cfg(not(spindle_fibers))]
     {
         let _ = n;
         None
     }
 }
 
-#[cfg(all(unix, any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(spindle_fibers)]
 mod imp {
     use super::super::context::{init, switch};
     use super::super::Stack;
@@ -107,13 +107,7 @@ mod imp {
     }
 }
 
-#[cfg(all(
-    test,
-    not(loom),
-    not(miri),
-    unix,
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(all(test, not(loom), not(miri), spindle_fibers))]
 mod tests {
     #[test]
     fn the_fiber_runs_once_per_round_trip() {

@@ -18,13 +18,8 @@
 use core::ops::Range;
 use core::ptr;
 
-use super::guard;
+use super::{guard, MAX_FIBER_STACK, MIN_FIBER_STACK};
 use crate::Error;
-
-/// The smallest fiber stack the builder accepts, in bytes.
-pub(crate) const MIN_FIBER_STACK: usize = 16 * 1024;
-/// The largest fiber stack the builder accepts, in bytes.
-pub(crate) const MAX_FIBER_STACK: usize = 1 << 30;
 
 /// Extra `mmap` flags: no swap reservation (Linux), and "this is a stack"
 /// where the system wants to know (OpenBSD refuses to run on a stack

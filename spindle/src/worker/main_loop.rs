@@ -12,6 +12,7 @@ use crate::util::Backoff;
 pub(crate) fn run_worker(local: Box<WorkerLocal>, registry: Arc<Registry>) {
     let prev = set_current(&*local);
     debug_assert!(prev.is_null(), "a worker thread already ran a slot");
+    #[cfg(spindle_fibers)]
     if local.has_fibers() {
         // A fiber stack overflow is reported from the signal handler,
         // which needs a stack of its own.

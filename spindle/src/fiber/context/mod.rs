@@ -2,28 +2,24 @@
 //! items (`switch`, `init`, `FRAME_SIZE`). Targets without one build
 //! without fibers (`SUPPORTED` is false) and waits run other jobs instead.
 
-#[cfg(all(target_arch = "x86_64", unix))]
+#[cfg(all(spindle_fibers, target_arch = "x86_64"))]
 mod x86_64;
-#[cfg(all(target_arch = "x86_64", unix))]
+#[cfg(all(spindle_fibers, target_arch = "x86_64"))]
 pub(crate) use x86_64::{init, switch};
 
-#[cfg(all(target_arch = "aarch64", unix))]
+#[cfg(all(spindle_fibers, target_arch = "aarch64"))]
 mod aarch64;
-#[cfg(all(target_arch = "aarch64", unix))]
+#[cfg(all(spindle_fibers, target_arch = "aarch64"))]
 pub(crate) use aarch64::{init, switch};
 
+#[cfg(not(spindle_fibers))]
+mod none;
+#[cfg(not(spindle_fibers))]
+pub(crate) use none::{init, switch};
+
 /// True where this crate has a context switch (and fiber stacks).
-pub(crate) const SUPPORTED: bool = cfg!(all(
-    unix,
-    any(target_arch = "x86_64", target_arch = "aarch64")
-));
+pub(crate) const SUPPORTED: bool = cfg!(spindle_fibers);
 
 // Not under Miri: it cannot run the context switch's assembly.
-#[cfg(all(
-    test,
-    not(loom),
-    not(miri),
-    unix,
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(all(test, not(loom), not(miri), spindle_fibers))]
 mod tests;
