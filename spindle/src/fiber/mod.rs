@@ -2,7 +2,8 @@
 //! worker moves on, and resumes later where it stopped.
 //!
 //! - [`context`]: the context switch, a few instructions per architecture.
-//! - `stack`: fiber stacks (mmap, a guard page below each).
+//! - `stack`: fiber stacks (mmap, a guard page below each); `no_stack.rs`
+//!   where there are none.
 //! - `guard`: the SIGSEGV handler that names a fiber stack overflow.
 //! - [`control`]: the fiber control block (one cache line) and its handle.
 //! - [`slot`]: a worker slot's fibers and their ready queue.
@@ -32,10 +33,10 @@ pub(crate) mod waiter;
 pub(crate) use control::FiberRef;
 pub(crate) use slot::SlotFibers;
 pub(crate) use stack::Stack;
+pub(crate) use waiter::Waiter;
 
 /// The smallest fiber stack the builder accepts, in bytes (on every
 /// target: a size is checked even where it will not be used).
 pub(crate) const MIN_FIBER_STACK: usize = 16 * 1024;
 /// The largest fiber stack the builder accepts, in bytes.
 pub(crate) const MAX_FIBER_STACK: usize = 1 << 30;
-pub(crate) use waiter::Waiter;
