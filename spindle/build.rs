@@ -4,6 +4,7 @@
 //! jobs instead (see `src/fiber/mod.rs`).
 
 fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rustc-check-cfg=cfg(spindle_fibers)");
     let unix = std::env::var_os("CARGO_CFG_UNIX").is_some();
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();

@@ -15,7 +15,7 @@
 //!   same loop (`spindle::__bench::context_switch_round_trips`, which
 //!   checks that the fiber ran once per round trip). The same `switch`
 //!   a yield ends in, saving the same state (the callee-saved registers,
-//!   MXCSR and the x87 control word); the `spindle` row minus this one is
+//!   and MXCSR and the x87 control word on x86_64, FPCR on aarch64); the `spindle` row minus this one is
 //!   what the scheduler adds.
 //! - corosensei: one `Coroutine` that suspends `N` times, resumed by the
 //!   bench thread until it returns; one resume + one suspend = one round

@@ -56,6 +56,9 @@ mod imp {
     /// fresh) stack pointer, and that context switches back each time.
     #[inline(never)]
     unsafe fn ping(p: *mut Ping, me: usize, n: u32) {
+        // Opaque, so that no specialised copy per constant `me` (a clone,
+        // or a loop unswitched on it) gives each context its own site.
+        let me = core::hint::black_box(me);
         for _ in 0..n {
             // SAFETY: the caller's contract; only one context runs at a
             // time, so the raw accesses never overlap.

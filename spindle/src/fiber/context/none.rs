@@ -7,7 +7,8 @@
 ///
 /// # Safety
 ///
-/// None needed: it only panics.
+/// The contract of the architectures' `switch`, so that callers' safety
+/// arguments read the same on every target.
 pub(crate) unsafe fn switch(_save: *mut *mut u8, _to: *mut u8) {
     unreachable!("spindle: a context switch on a target without fibers")
 }
@@ -16,7 +17,7 @@ pub(crate) unsafe fn switch(_save: *mut *mut u8, _to: *mut u8) {
 ///
 /// # Safety
 ///
-/// None needed: it only panics.
+/// The contract of the architectures' `init`.
 pub(crate) unsafe fn init(
     _top: *mut u8,
     _entry: unsafe extern "C" fn(*mut ()) -> !,
