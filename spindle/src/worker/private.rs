@@ -93,15 +93,8 @@ impl PrivateStack {
 
     /// Makes this stack a copy of `other` (its live entries only): how a
     /// context switch keeps each context's entries apart.
-    #[inline(always)]
     pub(crate) fn copy_from(&self, other: &PrivateStack) {
         let len = other.len.get();
-        if len == 0 {
-            // No active join (so no promoted one either: `head <= len`).
-            self.len.set(0);
-            self.head.set(0);
-            return;
-        }
         self.head.set(other.head.get());
         self.len.set(len);
         for (dst, src) in self.slots.iter().zip(&other.slots).take(len) {
