@@ -93,6 +93,8 @@ impl Builder {
     }
 
     /// Prefix of worker thread names; worker `i` is named `{prefix}{i}`.
+    /// A prefix with a NUL byte makes [`build`](Builder::build) fail with
+    /// [`Error::ThreadName`].
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name = prefix.into();
         self
@@ -210,6 +212,11 @@ impl Builder {
         };
         if workers == 0 {
             return Err(Error::ZeroWorkers);
+        }
+        if self.thread_name.contains('\0') {
+            return Err(Error::ThreadName {
+                prefix: self.thread_name.clone(),
+            });
         }
         if workers > MAX_WORKERS {
             return Err(Error::TooManyWorkers {

@@ -43,8 +43,8 @@ pub struct Counter {
 #[derive(Default)]
 pub(crate) struct CounterInner {
     pending: AtomicUsize,
-    /// Threads and fibers to wake when `pending` reaches zero.
-    waiters: Mutex<Vec<Waiter>>,
+    /// Threads, fibers and futures to wake when `pending` reaches zero.
+    waiters: Mutex<Vec<Entry>>,
     /// The first panic of a dispatched job, for `wait` to re-raise.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
@@ -84,7 +84,7 @@ impl Counter {
     pub fn wait_async(&self) -> CounterFuture<'_> {
         CounterFuture {
             counter: self,
-            registered: None,
+            token: 0,
         }
     }
 }
@@ -93,10 +93,22 @@ impl Counter {
 #[must_use = "futures do nothing unless awaited"]
 pub struct CounterFuture<'a> {
     counter: &'a Counter,
-    /// The waker left in the counter's list, removed if the future is
-    /// dropped before the count reaches zero.
-    registered: Option<core::task::Waker>,
+    /// This future's entry in the counter's list (0: none yet), removed if
+    /// the future is dropped before the count reaches zero. Each future
+    /// has its own, so two futures of one task (a `select`'s branches)
+    /// never remove each other's.
+    token: usize,
 }
+
+/// One waiter in a counter's list: a thread or fiber (`token` 0, listed
+/// once however often it sleeps), or a future (its own token).
+struct Entry {
+    token: usize,
+    waiter: Waiter,
+}
+
+/// Tokens of `CounterFuture`s; 0 means "none".
+static NEXT_TOKEN: AtomicUsize = AtomicUsize::new(1);
 
 impl core::fmt::Debug for CounterFuture<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -108,14 +120,14 @@ impl core::fmt::Debug for CounterFuture<'_> {
 
 impl Drop for CounterFuture<'_> {
     fn drop(&mut self) {
-        if let Some(w) = self.registered.take() {
+        if self.token != 0 {
             let mut waiters = self
                 .counter
                 .inner
                 .waiters
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            waiters.retain(|x| !matches!(x, Waiter::Task(t) if t.will_wake(&w)));
+            waiters.retain(|e| e.token != self.token);
         }
     }
 }
@@ -129,14 +141,39 @@ impl core::future::Future for CounterFuture<'_> {
     ) -> core::task::Poll<()> {
         let this = &mut *self;
         let inner = &*this.counter.inner;
-        if inner.probe() || !inner.register(Waiter::Task(cx.waker().clone())) {
+        let pending = {
+            let mut waiters = inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            if inner.probe() {
+                false
+            } else if this.token == 0 {
+                this.token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+                waiters.push(Entry {
+                    token: this.token,
+                    waiter: Waiter::Task(cx.waker().clone()),
+                });
+                true
+            } else {
+                // Still listed (the completion takes the whole list under
+                // this lock, after the count reached zero): refresh the
+                // waker if the task's changed.
+                match waiters.iter_mut().find(|e| e.token == this.token) {
+                    Some(e) => {
+                        if !matches!(&e.waiter, Waiter::Task(w) if w.will_wake(cx.waker())) {
+                            e.waiter = Waiter::Task(cx.waker().clone());
+                        }
+                        true
+                    }
+                    None => false,
+                }
+            }
+        };
+        if pending {
+            core::task::Poll::Pending
+        } else {
             // Done: the completion took the list (our entry with it).
-            this.registered = None;
+            this.token = 0;
             inner.rethrow();
             core::task::Poll::Ready(())
-        } else {
-            this.registered = Some(cx.waker().clone());
-            core::task::Poll::Pending
         }
     }
 }
@@ -149,13 +186,28 @@ impl core::fmt::Debug for Counter {
     }
 }
 
+impl Drop for CounterInner {
+    fn drop(&mut self) {
+        // A first panic nobody waited for: its payload's own drop must not
+        // unwind into whichever job dropped the last handle.
+        let panic = self
+            .panic
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(p) = panic {
+            crate::unwind::drop_payload(p);
+        }
+    }
+}
+
 impl CounterInner {
     fn complete_one(&self) {
         if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
             let waiters =
                 core::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
-            for w in waiters {
-                w.wake();
+            for e in waiters {
+                e.waiter.wake();
             }
         }
     }
@@ -211,8 +263,11 @@ impl CounterInner {
         if self.probe() {
             return false;
         }
-        if !waiters.iter().any(|w| w.same(&waiter)) {
-            waiters.push(waiter);
+        if !waiters
+            .iter()
+            .any(|e| e.token == 0 && e.waiter.same(&waiter))
+        {
+            waiters.push(Entry { token: 0, waiter });
         }
         true
     }

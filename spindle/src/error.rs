@@ -36,6 +36,12 @@ pub enum Error {
     },
     /// The operating system refused to start a worker thread.
     Spawn(std::io::Error),
+    /// A thread-name prefix the operating system cannot take (it holds a
+    /// NUL byte).
+    ThreadName {
+        /// The prefix given.
+        prefix: String,
+    },
     /// A fiber stack size out of range.
     FiberStackSize {
         /// The value given, in bytes.
@@ -134,6 +140,10 @@ impl fmt::Display for Error {
                 )
             }
             Error::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
+            Error::ThreadName { prefix } => write!(
+                f,
+                "thread name prefix {prefix:?} holds a NUL byte, which no thread name may"
+            ),
             Error::FiberStackSize { value, min, max } => write!(
                 f,
                 "fiber stack size {value} bytes is out of range ({min}..={max})"

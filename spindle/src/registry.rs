@@ -15,11 +15,29 @@ use crate::options::{Options, Priority};
 use crate::pending::Pending;
 use crate::sleep::Sleep;
 use crate::stats::{SlotCounters, Stats};
-use crate::sync::{Arc, AtomicBool, AtomicPtr, AtomicUsize, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::task::TaskList;
-use crate::unwind::payload_message;
+use crate::unwind::{drop_payload, payload_message};
 use crate::util::CachePadded;
 use crate::worker::WorkerLocal;
+
+/// Numbers for pools, in the order they are built.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The pools alive now, by number (`Registry::with_live`).
+static LIVE: std::sync::Mutex<Vec<(u64, std::sync::Weak<Registry>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<(u64, std::sync::Weak<Registry>)>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let id = self.id;
+        live().retain(|(i, _)| *i != id);
+    }
+}
 
 /// Called with the payload of a detached job's panic.
 pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync>;
@@ -84,6 +102,8 @@ pub(crate) struct Registry {
     /// take strong references from a `&Registry`. Set once at build.
     arc_self: AtomicPtr<Registry>,
     terminating: AtomicBool,
+    /// This pool's number, unique in the process (see `LIVE`).
+    id: u64,
     /// The participant slot's owner half, while no thread borrows it.
     participant: Mutex<Option<Box<WorkerLocal>>>,
     panic_handler: Option<PanicHandler>,
@@ -112,6 +132,7 @@ impl Registry {
             main_jobs: MainJobs::new(),
             arc_self: AtomicPtr::new(core::ptr::null_mut()),
             terminating: AtomicBool::new(false),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             participant: Mutex::new(None),
             panic_handler,
             num_workers: n - 1,
@@ -347,10 +368,24 @@ impl Registry {
     }
 
     /// Records the `Arc` this registry lives in (at build, before any
-    /// thread can see it).
+    /// thread can see it), and lists the pool as alive.
     pub(crate) fn set_arc(this: &Arc<Registry>) {
         this.arc_self
             .store(Arc::as_ptr(this).cast_mut(), Ordering::Relaxed);
+        live().push((this.id, Arc::downgrade(this)));
+    }
+
+    /// This pool's number, unique in the process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Runs `f` on the pool numbered `id` if it is still alive. For the
+    /// rare paths that hold only a pool's number: the drop of a task's
+    /// output by its handle, which may outlive the pool.
+    pub(crate) fn with_live<R>(id: u64, f: impl FnOnce(&Registry) -> R) -> Option<R> {
+        let pool = live().iter().find(|(i, _)| *i == id)?.1.upgrade()?;
+        Some(f(&pool))
     }
 
     /// A new strong reference to this registry, as `Arc::into_raw` would
@@ -425,14 +460,18 @@ impl Registry {
         match &self.panic_handler {
             Some(handler) => {
                 let call = std::panic::AssertUnwindSafe(|| handler(payload));
-                if std::panic::catch_unwind(call).is_err() {
+                if let Err(p) = std::panic::catch_unwind(call) {
                     eprintln!("spindle: the panic handler itself panicked; ignoring");
+                    drop_payload(p);
                 }
             }
-            None => eprintln!(
-                "spindle: a job panicked with no one to join it: {}; the pool continues",
-                payload_message(&*payload)
-            ),
+            None => {
+                eprintln!(
+                    "spindle: a job panicked with no one to join it: {}; the pool continues",
+                    payload_message(&*payload)
+                );
+                drop_payload(payload);
+            }
         }
     }
 

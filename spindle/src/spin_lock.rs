@@ -40,9 +40,22 @@ unsafe impl<T: ?Sized + Send> Send for SpinLock<T> {}
 unsafe impl<T: ?Sized + Send> Sync for SpinLock<T> {}
 
 /// Access to the value of a locked [`SpinLock`]; unlocks on drop.
+///
+/// A guard may be shared between threads only if the value may: through
+/// `&SpinLockGuard<Cell<_>>` two threads could both mutate the cell.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: &T) {}
+/// let lock = spindle::SpinLock::new(std::cell::Cell::new(0));
+/// let guard = lock.lock();
+/// shared(&guard); // error: `Cell<i32>` cannot be shared between threads
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct SpinLockGuard<'a, T: ?Sized> {
     lock: &'a SpinLock<T>,
+    /// Gives the guard the auto traits of `&mut T`: `Sync` only if `T` is
+    /// (the lock's own `Sync` asks only `T: Send`).
+    _value: core::marker::PhantomData<&'a mut T>,
 }
 
 impl<T> SpinLock<T> {
@@ -91,7 +104,10 @@ impl<T: ?Sized> SpinLock<T> {
         self.locked
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .ok()
-            .map(|_| SpinLockGuard { lock: self })
+            .map(|_| SpinLockGuard {
+                lock: self,
+                _value: core::marker::PhantomData,
+            })
     }
 
     /// Mutable access without locking: `&mut self` proves exclusivity.

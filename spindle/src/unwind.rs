@@ -44,3 +44,15 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
         "<non-string panic payload>"
     }
 }
+
+/// Drops a panic payload without letting its own `Drop` unwind into the
+/// caller: a payload whose destructor panics (a type whose `Drop` calls
+/// `panic!`) is dropped under `catch_unwind`, and if even that fails, the
+/// second payload is leaked rather than dropped, so nothing unwinds out
+/// of a job boundary and the process does not abort.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(second) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(payload))) {
+        // Its destructor could panic again: leak it (a few bytes, once).
+        core::mem::forget(second);
+    }
+}

@@ -9,6 +9,9 @@ use crate::unwind::payload_message;
 /// ([`JoinHandle::abort`](crate::JoinHandle::abort), or its pool was
 /// dropped first).
 ///
+/// It is `Send + Sync` (the payload is reachable only by value), so `?`
+/// turns it into a `Box<dyn Error + Send + Sync>` or an `anyhow::Error`.
+///
 /// ```
 /// let pool = spindle::Pool::builder().workers(1).build()?;
 /// let handle = pool.spawn_async(async { panic!("boom") });
@@ -23,14 +26,31 @@ pub struct JobError {
 }
 
 enum Repr {
-    Panic(Box<dyn Any + Send>),
+    Panic(Payload),
     Cancelled,
+}
+
+/// A panic payload that may be shared between threads: `Sync` although the
+/// payload need not be, because nothing reads it through a shared
+/// reference except as a `&str` or `String` (the message, both `Sync`):
+/// the payload itself leaves only by value.
+struct Payload(Box<dyn Any + Send>);
+
+// SAFETY: see the type's docs: `&Payload` gives access to the payload only
+// through `message`, which reads it as `&str` or `String` (`Sync` types)
+// after `downcast_ref`, whose `type_id` call reads no data of the value.
+unsafe impl Sync for Payload {}
+
+impl Payload {
+    fn message(&self) -> &str {
+        payload_message(&*self.0)
+    }
 }
 
 impl JobError {
     pub(crate) fn panic(payload: Box<dyn Any + Send>) -> Self {
         Self {
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic(Payload(payload)),
         }
     }
 
@@ -63,7 +83,7 @@ impl JobError {
     /// The panic's payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, JobError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p),
+            Repr::Panic(p) => Ok(p.0),
             Repr::Cancelled => Err(self),
         }
     }
@@ -72,7 +92,7 @@ impl JobError {
 impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Panic(p) => write!(f, "task panicked: {}", payload_message(&**p)),
+            Repr::Panic(p) => write!(f, "task panicked: {}", p.message()),
             Repr::Cancelled => f.write_str("task was cancelled"),
         }
     }
@@ -83,7 +103,7 @@ impl fmt::Debug for JobError {
         match &self.repr {
             Repr::Panic(p) => f
                 .debug_tuple("JobError::Panic")
-                .field(&payload_message(&**p))
+                .field(&p.message())
                 .finish(),
             Repr::Cancelled => f.write_str("JobError::Cancelled"),
         }

@@ -152,9 +152,20 @@ impl<T> Drop for JoinHandle<T> {
         let prev = self.header().state.drop_join_interest();
         if prev.is_complete() {
             if !self.done {
-                // The output is ours and nobody will read it.
+                // The output is ours and nobody will read it. Its drop may
+                // panic: that goes to the pool's handler (not to whoever
+                // drops the handle), and the task is still released.
+                let take = self.header().vtable.take_output;
+                let raw = self.raw;
                 // SAFETY: complete with our interest: we own the output.
-                unsafe { (self.header().vtable.take_output)(self.raw, core::ptr::null_mut()) };
+                let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+                    take(raw, core::ptr::null_mut())
+                }));
+                if let Err(p) = dropped {
+                    // SAFETY: the trailer lives as long as the task.
+                    let pool = unsafe { Header::trailer(self.raw).as_ref().pool };
+                    hand_to_pool(pool, p);
+                }
             }
         } else {
             // The waker slot is ours again: empty it.
@@ -170,6 +181,27 @@ impl<T> Drop for JoinHandle<T> {
         if self.header().state.release(1) {
             // SAFETY: last reference.
             unsafe { (self.header().vtable.dealloc)(self.raw) };
+        }
+    }
+}
+
+/// Gives a panic to pool `pool`'s handler if the pool is still alive;
+/// otherwise prints it (there is no one else to give it to).
+#[cold]
+fn hand_to_pool(pool: u64, payload: Box<dyn std::any::Any + Send>) {
+    let mut payload = Some(payload);
+    let handled = crate::registry::Registry::with_live(pool, |r| {
+        if let Some(p) = payload.take() {
+            r.handle_panic(p);
+        }
+    });
+    if handled.is_none() {
+        if let Some(p) = payload.take() {
+            eprintln!(
+                "spindle: dropping a task's output panicked after its pool was gone: {}",
+                crate::unwind::payload_message(&*p)
+            );
+            crate::unwind::drop_payload(p);
         }
     }
 }

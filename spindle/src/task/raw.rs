@@ -34,6 +34,7 @@ use super::state::{State, ToIdle, ToRunning, Wake};
 use crate::job::{JobHeader, JobRef};
 use crate::registry::{Placement, Registry};
 use crate::sync::{Arc, UnsafeCell};
+use crate::unwind::drop_payload;
 use crate::worker;
 
 /// The functions that depend on the future's type.
@@ -71,10 +72,14 @@ const _: () = assert!(
 );
 const _: () = assert!(core::mem::offset_of!(Header, job) == 0);
 
-/// The join waker slot.
+/// The join waker slot, and the pool's number.
 #[repr(C)]
 pub(crate) struct Trailer {
     pub(crate) waker: UnsafeCell<Option<Waker>>,
+    /// `Registry::id` of the task's pool: how a handle that outlives the
+    /// pool (and so may not touch `Header::registry`) finds out whether
+    /// the pool is still there, to give it a panic.
+    pub(crate) pool: u64,
 }
 
 /// What the task holds: the future, then its output.
@@ -139,6 +144,7 @@ where
         },
         trailer: Trailer {
             waker: UnsafeCell::new(None),
+            pool: registry.id(),
         },
         stage: UnsafeCell::new(Stage::Running(future)),
     };
@@ -354,7 +360,9 @@ where
                 Err(p) => {
                     // The output is lost with the panic; its own drop must
                     // not unwind out of the job either.
-                    let _ = catch_unwind(AssertUnwindSafe(move || drop(v)));
+                    if let Err(q) = catch_unwind(AssertUnwindSafe(move || drop(v))) {
+                        drop_payload(q);
+                    }
                     Err(JobError::panic(p))
                 }
             };
@@ -367,7 +375,9 @@ where
             // dropped all the same (once). A panic in that drop is lost
             // behind the first one.
             // SAFETY: as above.
-            let _ = unsafe { drop_future::<F>(cell) };
+            if let Err(q) = unsafe { drop_future::<F>(cell) } {
+                drop_payload(q);
+            }
             // SAFETY: as above.
             unsafe { complete::<F>(header, Err(JobError::panic(payload)), 2) };
         }
