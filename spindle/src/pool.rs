@@ -26,6 +26,10 @@ use crate::worker::{self, WorkerLocal};
 /// others hand their call to a worker and block.
 ///
 /// Dropping the pool runs every job already queued, then joins the threads.
+/// If the last handle is dropped inside one of the pool's own jobs, the
+/// drop detaches the threads instead of joining them (a worker may be
+/// waiting for that very job), and the last worker to leave finishes the
+/// shutdown.
 ///
 /// ```
 /// let pool = spindle::Pool::builder().workers(2).build()?;
@@ -266,25 +270,27 @@ impl Drop for Participant<'_> {
 }
 
 impl Drop for Pool {
+    /// Starts shutdown: every queued job still runs, then the workers
+    /// exit, and the last one out cancels unfinished tasks (see
+    /// `Registry::worker_exited`). Dropped from outside the pool, this
+    /// waits for all of that. Dropped inside one of the pool's own jobs
+    /// (the job held the last handle), it cannot wait (other workers may
+    /// be waiting for that very job): it detaches the worker threads and
+    /// returns, and they finish shutdown on their own.
     fn drop(&mut self) {
         self.registry.terminate();
         // SAFETY: `CURRENT` points to a live slot run by this thread.
         if let Some(w) = unsafe { worker::current().as_ref() } {
             if core::ptr::eq(w.registry(), &*self.registry) && w.index() < self.num_workers() {
-                self.registry.prevote(w.index());
+                // Detach: dropping a `JoinHandle` does not join.
+                self.threads.clear();
+                return;
             }
         }
-        let me = std::thread::current().id();
         for t in self.threads.drain(..) {
-            // A job that owns its own pool may drop it on a worker of that
-            // pool: that worker leaves after its current job instead.
-            if t.thread().id() != me {
-                let _ = t.join();
-            }
+            let _ = t.join();
         }
-        // Every queue is empty now; async tasks still waiting on a waker
-        // are in no queue: drop their futures.
-        Registry::close_tasks(&self.registry);
+        // The workers are gone, and the last one closed the task list.
         // Main jobs left: run them if this is their thread (no-op else;
         // they are dropped with the registry).
         self.registry.run_main_jobs_here();

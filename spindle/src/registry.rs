@@ -90,9 +90,8 @@ pub(crate) struct Registry {
     /// Workers that have not voted to exit (see `vote_exit`); 0 once
     /// shutdown is decided.
     live: AtomicUsize,
-    /// The worker that dropped the pool from inside a job, if one did: its
-    /// vote was cast for it then (`prevote`). `usize::MAX`: none.
-    prevoted: AtomicUsize,
+    /// Workers whose thread has left its loop (`worker_exited`).
+    exited: AtomicUsize,
     /// Unfinished async tasks, for shutdown.
     pub(crate) tasks: TaskList,
     /// Jobs for the thread that built the pool.
@@ -127,7 +126,7 @@ impl Registry {
             pinned: None,
             affine_next: AtomicUsize::new(0),
             live: AtomicUsize::new(n - 1),
-            prevoted: AtomicUsize::new(usize::MAX),
+            exited: AtomicUsize::new(0),
             tasks: TaskList::new(n),
             main_jobs: MainJobs::new(),
             arc_self: AtomicPtr::new(core::ptr::null_mut()),
@@ -279,12 +278,8 @@ impl Registry {
     /// vote comes after a check that no queue, mailboxes included, holds
     /// work, and a voter that takes work un-votes first, so when the count
     /// reaches zero no job runs and none is queued.
-    pub(crate) fn vote_exit(&self, index: usize, voted: &core::cell::Cell<bool>) -> bool {
+    pub(crate) fn vote_exit(&self, voted: &core::cell::Cell<bool>) -> bool {
         if voted.get() {
-            return self.exit_decided();
-        }
-        if self.prevoted.load(Ordering::Relaxed) == index {
-            voted.set(true);
             return self.exit_decided();
         }
         // Order the check after whatever this thread queued and ran.
@@ -300,34 +295,14 @@ impl Registry {
         false
     }
 
-    /// The pool is being dropped on its own worker `index`, inside a job:
-    /// that worker cannot vote before the drop waits for the others, so
-    /// its vote is cast now. Work that job queues after the drop for
-    /// another worker's mailbox may then find that worker gone: this
-    /// worker runs such leftovers itself before its thread ends
-    /// (`run_leftovers`), the one case where an affine job can run outside
-    /// its set rather than never.
-    pub(crate) fn prevote(&self, index: usize) {
-        self.prevoted.store(index, Ordering::Relaxed);
-        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.sleep.wake_all();
-        }
-    }
-
-    /// Called by each worker as its thread ends: the worker that dropped
-    /// the pool (see `prevote`) runs what is left in mailboxes.
-    pub(crate) fn run_leftovers(&self, index: usize) {
-        if self.prevoted.load(Ordering::Relaxed) != index {
-            return;
-        }
-        let jobs: Vec<JobRef> = self
-            .slots
-            .iter()
-            .flat_map(|s| s.mailbox.take_all())
-            .collect();
-        for job in jobs {
-            // SAFETY: taken from a queue, so ours to execute once.
-            unsafe { job.execute() };
+    /// Called by each worker as its thread ends, after it left its loop:
+    /// the last one out closes the task list and drains what is left
+    /// (`close_tasks`). So shutdown completes whether the pool was dropped
+    /// by an outside thread (which joins the workers, and so returns after
+    /// this) or by one of its own jobs (which detaches them).
+    pub(crate) fn worker_exited(this: &Arc<Registry>) {
+        if this.exited.fetch_add(1, Ordering::AcqRel) + 1 == this.num_workers {
+            Registry::close_tasks(this);
         }
     }
 

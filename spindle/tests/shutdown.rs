@@ -106,3 +106,37 @@ fn pool_dropped_on_its_own_worker_does_not_deadlock() {
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("dropping a pool on its own worker hung");
 }
+
+/// The last handle dropped inside a job while another worker waits for
+/// that very job (in a scope): the drop must not wait for the waiting
+/// worker to exit. It detaches; the last worker out finishes shutdown.
+#[test]
+fn last_handle_dropped_in_a_job_another_worker_waits_for() {
+    for _ in 0..if cfg!(miri) { 2 } else { 20 } {
+        let p = Arc::new(Pool::builder().workers(2).build().unwrap());
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let own = p.clone();
+        p.spawn(move || {
+            let started = std::sync::atomic::AtomicBool::new(false);
+            spindle::scope(|s| {
+                let started = &started;
+                s.spawn(move |_| {
+                    started.store(true, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    // The last handle: dropped on the worker that runs this
+                    // job, while the scope's owner (the other worker) waits.
+                    drop(own);
+                });
+                // Keep this worker from running the job itself.
+                while !started.load(Ordering::SeqCst) {
+                    std::hint::spin_loop();
+                }
+            });
+            done_tx.send(()).unwrap();
+        });
+        drop(p);
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("dropping the last handle in a job another worker waits for hung");
+    }
+}

@@ -19,10 +19,12 @@ pub(crate) fn run_worker(local: Box<WorkerLocal>, registry: Arc<Registry>) {
         crate::fiber::guard::ensure_altstack();
     }
     local.run_loop();
-    registry.run_leftovers(local.index());
     debug_assert!(local.on_root() && local.all_fibers_free());
     set_current(prev);
     drop(local);
+    // The last worker out finishes shutdown (the pool's drop may have
+    // detached the threads rather than joined them).
+    Registry::worker_exited(&registry);
     drop(registry);
 }
 
@@ -109,7 +111,7 @@ impl WorkerLocal {
             // only once every worker is there (`vote_exit`).
             let can_exit = self.on_root() && self.all_fibers_free();
             if terminating && can_exit && !self.has_ready_fiber() {
-                if registry.vote_exit(self.index, &voted) {
+                if registry.vote_exit(&voted) {
                     break;
                 }
                 if voted.get() {
