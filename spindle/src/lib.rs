@@ -126,7 +126,7 @@ pub use event::{Event, EventFuture};
 pub use join::{join, join_with};
 #[cfg(not(loom))]
 pub use mutex::{Mutex, MutexGuard};
-pub use options::{Affinity, Options, Priority, FAIR_PERIOD};
+pub use options::{Affinity, Options, Priority, FAIR_LOCAL, FAIR_PERIOD};
 #[cfg(not(loom))]
 pub use pool::Pool;
 #[cfg(not(loom))]

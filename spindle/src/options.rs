@@ -59,6 +59,21 @@
 /// from `Normal`.
 pub const FAIR_PERIOD: u32 = 16;
 
+/// How often a worker takes the *oldest* job of its own queue instead of
+/// the newest: every 32nd pick.
+///
+/// A worker runs its own queue newest first (what fork-join wants: the
+/// job it just split off is the one whose data is in cache). Work that
+/// keeps requeueing itself on one worker — tasks that wake each other
+/// through an [`Event`](crate::Event) or a channel — would then run
+/// forever ahead of older jobs. With this tick a job never waits long:
+/// with `k` jobs queued before it on its worker's queue, it is taken (by
+/// that worker, or earlier by a thief) within `FAIR_LOCAL * (k + 1)` of
+/// that worker's picks. Jobs from outside the pool (the global queue) get
+/// a pick every 64 picks of each worker, and a task that yields goes
+/// behind everything queued on its worker.
+pub const FAIR_LOCAL: u32 = 32;
+
 /// A priority class. Kept in two bits of the job header and of the queue
 /// entry, so a queue can tell a job's class without touching it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -2,7 +2,8 @@
 //!
 //! The plain path, taken while no `High`, `Low` or affine job is queued
 //! anywhere (one load of `Registry::pending`): its own deque (LIFO; its
-//! oldest job after a task yielded), the injector on a fairness tick, then
+//! oldest job after a task yielded and on every `FAIR_LOCAL`th pick), the
+//! injector on a fairness tick, then
 //! other slots' deques (FIFO, random first victim), then the injector.
 //!
 //! Otherwise, `find_by_class`: class by class in the pick's order (`High`,
@@ -13,6 +14,7 @@
 use super::{WorkerLocal, INJECTOR_TICK};
 use crate::deque::Steal;
 use crate::job::{JobRef, Priority};
+use crate::options::FAIR_LOCAL;
 
 impl WorkerLocal {
     /// Work this slot has itself: its deque (after promoting a private job
@@ -33,15 +35,18 @@ impl WorkerLocal {
         self.pop_own()
     }
 
-    /// The newest job of this slot's `Normal` deque (its oldest after a
-    /// yield), after promoting a private job if thieves are starved.
+    /// The newest job of this slot's `Normal` deque, after promoting a
+    /// private job if thieves are starved; its oldest after a yield, and
+    /// on every `FAIR_LOCAL`th pick (so work that keeps requeueing itself
+    /// cannot starve what was queued before it).
     #[inline]
     fn pop_own(&self) -> Option<JobRef> {
         self.promote_if_starved();
         let fifo = self.fifo_left.get();
-        if fifo > 0 {
-            // After a yield: the oldest jobs first (see `push_behind`).
-            self.fifo_left.set(fifo - 1);
+        let fair = self.tick.get() % FAIR_LOCAL == FAIR_LOCAL / 2;
+        if fifo > 0 || fair {
+            // After a yield (see `push_behind`), or the fairness pick.
+            self.fifo_left.set(fifo.saturating_sub(1));
             if let Some(p) = self.deque.pop_oldest() {
                 // SAFETY: our deque holds only `JobRef`s.
                 return Some(unsafe { JobRef::from_raw(p) });

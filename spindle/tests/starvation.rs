@@ -1,0 +1,105 @@
+#![cfg(not(loom))]
+//! Tasks that wake each other cannot starve older queued work: a hundred
+//! pairs of tasks ping-ponging through auto-reset events, queued on one
+//! worker after a task that only wants to be polled once, must let that
+//! task run within a bounded number of picks (see `spindle::FAIR_LOCAL`).
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use common::within;
+use spindle::{Event, Pool};
+
+const PAIRS: usize = if cfg!(miri) { 4 } else { 100 };
+
+/// Starts `PAIRS` ping-pong pairs and one older task from a job on a
+/// worker (so all of them sit on that worker's deque, the old task at its
+/// far end), and returns how many ping-pong polls ran before the old task
+/// was polled.
+fn polls_before_the_old_task(workers: usize) -> u64 {
+    let pool = Arc::new(Pool::builder().workers(workers).build().unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let polls = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = mpsc::channel();
+    {
+        let (stop, polls) = (stop.clone(), polls.clone());
+        pool.spawn(move || {
+            // The old task: records how many ping-pong polls came first.
+            let p = polls.clone();
+            drop(spindle::spawn_async(async move {
+                tx.send(p.load(Ordering::SeqCst)).unwrap();
+            }));
+            for _ in 0..PAIRS {
+                let ping = Arc::new(Event::auto());
+                let pong = Arc::new(Event::auto());
+                let (ping2, pong2, stop2, polls2) =
+                    (ping.clone(), pong.clone(), stop.clone(), polls.clone());
+                drop(spindle::spawn_async(async move {
+                    while !stop2.load(Ordering::Relaxed) {
+                        ping2.set();
+                        pong2.wait_async().await;
+                        polls2.fetch_add(1, Ordering::SeqCst);
+                    }
+                    ping2.set();
+                }));
+                let stop3 = stop.clone();
+                drop(spindle::spawn_async(async move {
+                    while !stop3.load(Ordering::Relaxed) {
+                        ping.wait_async().await;
+                        pong.set();
+                    }
+                    pong.set();
+                }));
+            }
+        });
+    }
+    let before = rx.recv().unwrap();
+    stop.store(true, Ordering::SeqCst);
+    before
+}
+
+/// The bound the docs promise, with room for the pairs' own start-up
+/// polls: every job waiting on a worker's deque is picked within
+/// `FAIR_LOCAL` picks per job ahead of it, and the old task has at most
+/// the pairs' tasks (two per pair) ahead of it.
+fn bound() -> u64 {
+    (spindle::FAIR_LOCAL as u64) * (2 * PAIRS as u64 + 1) + 2 * PAIRS as u64
+}
+
+#[test]
+fn ping_pong_pairs_do_not_starve_an_older_task_on_one_worker() {
+    let n = within(60, "old task under ping-pong, 1 worker", || {
+        polls_before_the_old_task(1)
+    });
+    assert!(
+        n <= bound(),
+        "{n} ping-pong polls before the old task (bound {})",
+        bound()
+    );
+}
+
+#[test]
+fn ping_pong_pairs_do_not_starve_an_older_task_on_two_workers() {
+    let n = within(60, "old task under ping-pong, 2 workers", || {
+        polls_before_the_old_task(2)
+    });
+    assert!(
+        n <= bound(),
+        "{n} ping-pong polls before the old task (bound {})",
+        bound()
+    );
+}
+
+#[test]
+fn ping_pong_pairs_do_not_starve_an_older_task_on_four_workers() {
+    let n = within(60, "old task under ping-pong, 4 workers", || {
+        polls_before_the_old_task(4)
+    });
+    assert!(
+        n <= bound(),
+        "{n} ping-pong polls before the old task (bound {})",
+        bound()
+    );
+}
