@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::options::{Affinity, AffinityKind};
-use crate::spin_lock::SpinLock;
+use crate::sync::spin_lock::SpinLock;
 
 /// The most distinct sets one pool keeps (ids `1..=MAX_SETS`; 0 is "any
 /// worker"): what fits the header's id bits.

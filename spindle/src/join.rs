@@ -3,7 +3,7 @@
 use crate::error::Error;
 use crate::options::Options;
 use crate::pool::{global, with_worker};
-use crate::worker;
+use crate::worker::with_current;
 
 /// Runs `a` and `b`, potentially in parallel, on the current thread's pool
 /// (or the global pool from outside any pool), and returns both results.
@@ -42,17 +42,16 @@ where
     RA: Send,
     RB: Send,
 {
-    // The hot path is spelled out here rather than through `with_worker`:
-    // a closure around `w.join(a, b)` is a function of its own, which gets
-    // `a` and `b` by reference and copies them with wide loads right after
-    // the caller wrote them with narrow stores (a store-forwarding stall
-    // that tripled the cost of a join with a few captures).
-    let cur = worker::current();
-    if !cur.is_null() {
-        // SAFETY: `CURRENT` points to a live slot run by this thread.
-        return unsafe { &*cur }.join(a, b);
-    }
-    join_outside(a, b)
+    // The hot path: `with_current` and its closure are inlined, so `a` and
+    // `b` stay where the caller put them. (A closure that stays a function
+    // of its own gets them by reference and copies them with wide loads
+    // right after the caller wrote them with narrow stores: a
+    // store-forwarding stall that tripled the cost of a join with a few
+    // captures. `with_worker` is such a function, hence not used here.)
+    with_current(|w| match w {
+        Some(w) => w.join(a, b),
+        None => join_outside(a, b),
+    })
 }
 
 /// [`join`] with [`Options`] for `b` (see [`Pool::join_with`]), on the
@@ -76,17 +75,16 @@ where
     RA: Send,
     RB: Send,
 {
-    let cur = worker::current();
-    if cur.is_null() {
-        return global().join_with(options, a, b);
-    }
-    // SAFETY: `CURRENT` points to a live slot run by this thread.
-    let w = unsafe { &*cur };
-    let placement = w.registry().place(&options)?;
-    if placement.is_plain() {
-        return Ok(w.join(a, b));
-    }
-    Ok(w.join_placed(a, b, placement))
+    with_current(|w| {
+        let Some(w) = w else {
+            return global().join_with(options, a, b);
+        };
+        let placement = w.registry().place(&options)?;
+        if placement.is_plain() {
+            return Ok(w.join(a, b));
+        }
+        Ok(w.join_placed(a, b, placement))
+    })
 }
 
 /// `join` from a thread outside every pool: runs it on the global pool.

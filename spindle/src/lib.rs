@@ -38,70 +38,48 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
-mod sync;
+mod facade;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod util;
 
-pub mod deque;
+mod queue;
 // Under loom only the layers with models are built; the rest of these
 // modules' items are then unused.
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
-mod injector;
-#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod job;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
-mod latch;
-#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod sleep;
-mod spin_lock;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
+mod sync;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod unwind;
 
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod affinity;
 #[cfg(not(loom))]
-mod builder;
-#[cfg(not(loom))]
-mod counter;
+mod dispatch;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod error;
-#[cfg(not(loom))]
-mod event;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod fiber;
 #[cfg(not(loom))]
 mod join;
-#[cfg(not(loom))]
-mod mailbox;
-#[cfg(not(loom))]
-mod main_jobs;
-#[cfg(not(loom))]
-mod mutex;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod options;
 #[cfg(not(loom))]
-mod pending;
-#[cfg(not(loom))]
-mod pin;
-#[cfg(not(loom))]
 mod pool;
-#[cfg(not(loom))]
-mod registry;
 #[cfg(not(loom))]
 mod scope;
 #[cfg(not(loom))]
 mod spawn;
-#[cfg(not(loom))]
-mod stats;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod task;
-#[cfg(not(loom))]
-mod wait_queue;
 #[cfg(not(loom))]
 mod worker;
 #[cfg(not(loom))]
 mod yield_now;
 
+pub use queue::deque;
 pub use util::CachePadded;
 
 /// Measurement hooks for `spindle-bench`. Not part of the API: no
@@ -112,30 +90,26 @@ pub mod __bench {
     pub use crate::fiber::round_trip::context_switch_round_trips;
 }
 
+pub use error::Error;
 #[cfg(not(loom))]
-pub use builder::{
+pub use join::{join, join_with};
+pub use options::{Affinity, Options, Priority, FAIR_LOCAL, FAIR_PERIOD};
+#[cfg(not(loom))]
+pub use pool::builder::{
     Builder, DEFAULT_FIBER_STACK_SIZE, DEFAULT_STACK_SIZE, MAX_FIBERS, MAX_JOB_CAPACITY,
     MAX_WORKERS, MIN_STACK_SIZE,
 };
 #[cfg(not(loom))]
-pub use counter::{Counter, CounterFuture};
-pub use error::Error;
-#[cfg(not(loom))]
-pub use event::{Event, EventFuture};
-#[cfg(not(loom))]
-pub use join::{join, join_with};
-#[cfg(not(loom))]
-pub use mutex::{Mutex, MutexGuard};
-pub use options::{Affinity, Options, Priority, FAIR_LOCAL, FAIR_PERIOD};
+pub use pool::stats::{Stats, WorkerStats};
 #[cfg(not(loom))]
 pub use pool::Pool;
 #[cfg(not(loom))]
 pub use scope::{scope, Scope};
 #[cfg(not(loom))]
 pub use spawn::{spawn, spawn_with};
-pub use spin_lock::{SpinLock, SpinLockGuard};
 #[cfg(not(loom))]
-pub use stats::{Stats, WorkerStats};
+pub use sync::{Counter, CounterFuture, Event, EventFuture, Mutex, MutexGuard};
+pub use sync::{SpinLock, SpinLockGuard};
 #[cfg(not(loom))]
 pub use task::{spawn_async, yield_async, JobError, JoinHandle, YieldAsync};
 #[cfg(not(loom))]

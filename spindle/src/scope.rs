@@ -5,38 +5,24 @@ use core::marker::PhantomData;
 use std::any::Any;
 
 use crate::error::Error;
-use crate::fiber::FiberRef;
-use crate::job::{HeapJob, JobResult};
-use crate::latch::Latch;
+use crate::facade::{AtomicUsize, Mutex, Ordering};
+use crate::job::JobResult;
 use crate::options::Options;
+use crate::pool::registry::{Placement, Registry};
+use crate::pool::submit::Push;
 use crate::pool::{with_worker, Pool};
-use crate::registry::{Placement, Registry};
-use crate::sleep::Parker;
-use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, UnsafeCell};
-use crate::worker::{self, WorkerLocal};
-
-/// In `Scope::pending`: the owner sleeps and must be unparked at zero.
-const SLEEPING: usize = 1;
-/// In `Scope::pending`: the owner's fiber is suspended on the scope and
-/// must be woken at zero (the fiber is in `Scope::fiber`).
-const FIBER_WAITING: usize = 2;
-/// One pending job, in `Scope::pending`.
-const ONE: usize = 4;
+use crate::sync::wait_cell::WaitCell;
+use crate::worker::WorkerLocal;
 
 /// A scope in which jobs borrowing from the enclosing stack can be
 /// spawned; see [`Pool::scope`] and [`scope`](crate::scope()).
 ///
 /// `'scope` is the lifetime of the borrows spawned jobs may hold.
 pub struct Scope<'scope> {
-    /// `pending jobs * ONE | FIBER_WAITING | SLEEPING`; the scope body
-    /// counts as one job.
+    /// Spawned jobs not finished yet, plus one for the scope body.
     pending: AtomicUsize,
-    /// The owner's suspended fiber, when `FIBER_WAITING` is set: written
-    /// by the owner before it sets the bit, read by the last job after it
-    /// saw the bit.
-    fiber: UnsafeCell<Option<FiberRef>>,
-    /// The owner slot's parker (lives as long as the registry).
-    owner: *const Parker,
+    /// What the owner waits on: set by whoever brings `pending` to zero.
+    done: WaitCell,
     registry: *const Registry,
     /// The first panic of a spawned job, re-raised when the scope ends.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
@@ -44,8 +30,9 @@ pub struct Scope<'scope> {
     _marker: PhantomData<&'scope mut &'scope ()>,
 }
 
-// SAFETY: shared state is atomics and a mutex; the raw pointers point into
-// the registry, which outlives the scope (its owner slot keeps it alive).
+// SAFETY: shared state is atomics, a wait cell and a mutex; the raw
+// pointer points to the registry, which outlives the scope (its owner
+// slot keeps it alive).
 unsafe impl Sync for Scope<'_> {}
 // SAFETY: as above.
 unsafe impl Send for Scope<'_> {}
@@ -94,18 +81,18 @@ where
 {
     let registry = w.registry();
     let scope = Scope {
-        pending: AtomicUsize::new(ONE),
-        fiber: UnsafeCell::new(None),
-        owner: &**registry.sleep.parker(w.index()),
+        pending: AtomicUsize::new(1),
+        done: WaitCell::new(),
         registry,
         panic: Mutex::new(None),
         _marker: PhantomData,
     };
     let result = JobResult::call(|| op(&scope));
-    // The body is done: drop its own count. No wake-up needed, we are the
-    // owner.
-    scope.pending.fetch_sub(ONE, Ordering::AcqRel);
-    w.wait_until(&scope);
+    // The body is done: drop its own count (setting the cell if it was the
+    // last), then wait for the spawned jobs.
+    // SAFETY: `scope` lives in this frame until the cell is set.
+    unsafe { Scope::complete_one(&scope) };
+    w.wait_until(&scope.done);
     let spawned_panic = scope.take_panic();
     match result {
         JobResult::Panic(p) => {
@@ -180,7 +167,7 @@ impl<'scope> Scope<'scope> {
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
-        self.pending.fetch_add(ONE, Ordering::Relaxed);
+        self.pending.fetch_add(1, Ordering::Relaxed);
         let ptr = ScopePtr(self);
         let job = move || {
             let ptr = ptr;
@@ -189,31 +176,18 @@ impl<'scope> Scope<'scope> {
             if let JobResult::Panic(p) = JobResult::call(|| f(scope)) {
                 scope.record_panic(p);
             }
-            // SAFETY: `ptr` is live until this call sets the count to zero.
+            // SAFETY: `ptr` is live until this call sets the cell.
             unsafe { Scope::complete_one(ptr.0) };
         };
-        let cur = worker::current();
-        // SAFETY: `CURRENT` points to a live slot run by this thread.
-        match unsafe { cur.as_ref() } {
-            Some(w) if core::ptr::eq(w.registry(), self.registry) => {
-                let (job, heap) =
-                    HeapJob::alloc(job, Some(&w.cache), placement.priority, placement.affinity);
-                if heap {
-                    w.record_heap_fallback();
-                }
-                if placement.is_plain() {
-                    w.push_or_run(job);
-                } else {
-                    w.push_public(job);
-                }
-            }
-            _ => {
-                // Spawned from a thread outside the scope's pool.
-                let (job, _) = HeapJob::alloc(job, None, placement.priority, placement.affinity);
-                // SAFETY: the registry outlives the scope.
-                unsafe { &*self.registry }.inject(job);
-            }
-        }
+        // A plain spawn from a slot of the scope's pool runs the job here
+        // if its deque is full (back-pressure, see `spawn`).
+        let push = if placement.is_plain() {
+            Push::OrRun
+        } else {
+            Push::Public
+        };
+        // SAFETY: the registry outlives the scope.
+        unsafe { &*self.registry }.submit(job, placement, push);
     }
 
     fn record_panic(&self, p: Box<dyn Any + Send>) {
@@ -231,49 +205,23 @@ impl<'scope> Scope<'scope> {
         self.panic.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
-    /// One spawned job finished.
+    /// One spawned job (or the body) finished: the last one sets the cell
+    /// the owner waits on.
     ///
     /// # Safety
     ///
     /// `this` is live on entry; it may be freed by the owner as soon as the
-    /// count reaches zero, so nothing of it is read after the decrement.
+    /// cell is set, so nothing of it is read after that.
     unsafe fn complete_one(this: *const Self) {
-        // SAFETY: live on entry (contract); read what we need first.
-        let owner = unsafe { (*this).owner };
-        // SAFETY: as above.
-        let old = unsafe { (*this).pending.fetch_sub(ONE, Ordering::AcqRel) };
-        if old & !(SLEEPING | FIBER_WAITING) != ONE {
-            return;
+        // SAFETY: live on entry (contract); the owner waits for the cell,
+        // not for the count, so the scope stays until the set below.
+        let scope = unsafe { &*this };
+        // Release: this job's effects happen before the owner's acquire of
+        // the cell. Acquire: the last decrement sees every earlier one's.
+        if scope.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // SAFETY: the scope is live until this set, which is its last
+            // use; set once (the count reaches zero once).
+            unsafe { WaitCell::set(&scope.done) };
         }
-        if old & FIBER_WAITING != 0 {
-            // The owner's fiber stays suspended, and the scope alive, until
-            // this wake.
-            // SAFETY: the owner wrote `fiber` before its `fetch_or` of the
-            // bit, which our AcqRel decrement read; it is not written again
-            // while suspended.
-            let fiber = unsafe { (*this).fiber.with(|f| *f) };
-            fiber.expect("FIBER_WAITING without a fiber").wake();
-        } else if old & SLEEPING != 0 {
-            // SAFETY: the owner's parker lives in the registry, which this
-            // job's thread keeps alive.
-            unsafe { (*owner).unpark() };
-        }
-    }
-}
-
-impl Latch for Scope<'_> {
-    fn probe(&self) -> bool {
-        self.pending.load(Ordering::Acquire) < ONE
-    }
-
-    fn prepare_sleep(&self, _parker: &Arc<Parker>) -> bool {
-        self.pending.fetch_or(SLEEPING, Ordering::AcqRel) >= ONE
-    }
-
-    fn prepare_fiber_wait(&self, fiber: FiberRef) -> bool {
-        // SAFETY: only the owner writes `fiber`; the last job reads it only
-        // after seeing `FIBER_WAITING`, set below with release.
-        self.fiber.with_mut(|f| unsafe { *f = Some(fiber) });
-        self.pending.fetch_or(FIBER_WAITING, Ordering::AcqRel) >= ONE
     }
 }

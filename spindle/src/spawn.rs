@@ -1,11 +1,12 @@
 //! Detached jobs: `'static` closures nobody joins.
 
 use crate::error::Error;
-use crate::job::{HeapJob, JobResult};
+use crate::job::JobResult;
 use crate::options::Options;
+use crate::pool::registry::{Placement, Registry};
+use crate::pool::submit::Push;
 use crate::pool::{global, Pool};
-use crate::registry::{Placement, Registry};
-use crate::worker;
+use crate::worker::with_current;
 
 impl Pool {
     /// Runs `f` on the pool at some point; nobody waits for it.
@@ -62,12 +63,10 @@ pub fn spawn<F>(f: F)
 where
     F: FnOnce() + Send + 'static,
 {
-    let cur = worker::current();
-    // SAFETY: `CURRENT` points to a live slot run by this thread.
-    match unsafe { cur.as_ref() } {
+    with_current(|w| match w {
         Some(w) => spawn_in(w.registry(), f, Placement::PLAIN),
         None => global().spawn(f),
-    }
+    })
 }
 
 /// [`Pool::spawn_with`] on the current thread's pool, or the global pool.
@@ -79,16 +78,14 @@ pub fn spawn_with<F>(options: Options, f: F) -> Result<(), Error>
 where
     F: FnOnce() + Send + 'static,
 {
-    let cur = worker::current();
-    // SAFETY: `CURRENT` points to a live slot run by this thread.
-    match unsafe { cur.as_ref() } {
+    with_current(|w| match w {
         Some(w) => {
             let placement = w.registry().place(&options)?;
             spawn_in(w.registry(), f, placement);
             Ok(())
         }
         None => global().spawn_with(options, f),
-    }
+    })
 }
 
 fn spawn_in<F>(registry: &Registry, f: F, placement: Placement)
@@ -97,28 +94,12 @@ where
 {
     let job = move || {
         if let JobResult::Panic(p) = JobResult::call(f) {
-            // SAFETY: queued jobs run on a slot of their pool, which has
-            // `CURRENT` set.
-            match unsafe { worker::current().as_ref() } {
+            // Queued jobs run on a slot of their pool.
+            with_current(|w| match w {
                 Some(w) => w.registry().handle_panic(p),
-                None => drop(p),
-            }
+                None => crate::unwind::drop_payload(p),
+            });
         }
     };
-    let cur = worker::current();
-    // SAFETY: as above.
-    match unsafe { cur.as_ref() } {
-        Some(w) if core::ptr::eq(w.registry(), registry) => {
-            let (job, heap) =
-                HeapJob::alloc(job, Some(&w.cache), placement.priority, placement.affinity);
-            if heap {
-                w.record_heap_fallback();
-            }
-            w.push_public(job);
-        }
-        _ => {
-            let (job, _) = HeapJob::alloc(job, None, placement.priority, placement.affinity);
-            registry.inject(job);
-        }
-    }
+    registry.submit(job, placement, Push::Public);
 }

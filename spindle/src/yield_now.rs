@@ -1,6 +1,6 @@
 //! `yield_now`: let other work run, then continue.
 
-use crate::worker;
+use crate::worker::with_current;
 
 /// Lets other work run, then returns.
 ///
@@ -22,9 +22,8 @@ use crate::worker;
 /// # Ok::<(), spindle::Error>(())
 /// ```
 pub fn yield_now() {
-    // SAFETY: `CURRENT` points to a live slot run by this thread.
-    match unsafe { worker::current().as_ref() } {
+    with_current(|w| match w {
         Some(w) => w.yield_now(),
         None => std::thread::yield_now(),
-    }
+    })
 }

@@ -4,14 +4,15 @@ use core::cell::Cell;
 use core::ptr::NonNull;
 
 use super::slot::SlotFibers;
+use crate::sync::wait_cell::Resume;
 
 /// One fiber: where its suspended context's stack pointer is kept, and
-/// where a wake-up queues it. Lives in its slot's table for the life of
-/// the pool (see [`SlotFibers`]).
+/// where a wake-up queues it. Lives in its slot's [`SlotFibers`] for the
+/// life of the pool, at a fixed address.
 ///
-/// Entry 0 of every table is the worker thread's own stack (the *root*
-/// context): it has no pooled stack, but it suspends and wakes like any
-/// other fiber.
+/// Every slot has one *root* context, the thread's own stack: it has no
+/// pooled stack (`top` and `low` are null), but it suspends and wakes like
+/// any other fiber.
 #[repr(C, align(64))]
 pub(crate) struct Fiber {
     /// The saved stack pointer while suspended or ready. Written only by
@@ -19,10 +20,11 @@ pub(crate) struct Fiber {
     pub(crate) sp: Cell<*mut u8>,
     /// The upper end of its stack; null for the root context.
     pub(crate) top: *mut u8,
+    /// The lowest usable byte of its stack (just above the guard page);
+    /// null for the root context.
+    pub(crate) low: *mut u8,
     /// The slot whose ready queue a wake-up pushes it to.
     pub(crate) home: NonNull<SlotFibers>,
-    /// Its index in the slot's table (0 = root).
-    pub(crate) id: u32,
 }
 
 // The bar: a fiber's control block fits one cache line, and owns
@@ -33,8 +35,7 @@ const _: () = assert!(core::mem::align_of::<Fiber>() == 64);
 
 // SAFETY: `sp` is a `Cell` touched only by the slot's own thread (the rule
 // of `SlotFibers`: a fiber runs, suspends and resumes only there); other
-// threads read only `home` and `id`, which never change after the table
-// is built.
+// threads read only `home`, which never changes after the fiber is made.
 unsafe impl Sync for Fiber {}
 // SAFETY: as above; the raw pointers point into memory owned by the
 // slot's `SlotFibers`, which outlives every fiber handle in use.
@@ -68,10 +69,25 @@ impl FiberRef {
     }
 
     /// Makes the fiber ready on its own slot and wakes that slot's thread.
-    /// Call once per suspension, after the latch it waits on is set.
+    /// Call once per suspension, after what it waits on is done.
     pub(crate) fn wake(self) {
         // SAFETY: `home` outlives the fiber (the fiber is in its table).
         let home = unsafe { self.get().home.as_ref() };
         home.push_ready(self);
+    }
+
+    /// The handle a [`WaitCell`](crate::sync::wait_cell::WaitCell) keeps to
+    /// resume this fiber when it is set.
+    pub(crate) fn resume(self) -> Resume {
+        /// # Safety
+        ///
+        /// `p` is a `FiberRef`'s pointer, of a suspended fiber.
+        unsafe fn wake(p: NonNull<()>) {
+            FiberRef(p.cast()).wake();
+        }
+        // SAFETY: `wake` queues the fiber on its own slot under that slot's
+        // lock, callable from any thread; the fiber's table lives as long
+        // as the fiber is suspended (type docs).
+        unsafe { Resume::new(self.0.cast(), wake) }
     }
 }

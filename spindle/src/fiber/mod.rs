@@ -7,7 +7,6 @@
 //! - `guard`: the SIGSEGV handler that names a fiber stack overflow.
 //! - [`control`]: the fiber control block (one cache line) and its handle.
 //! - [`slot`]: a worker slot's fibers and their ready queue.
-//! - [`waiter`]: a thread or a fiber in a wait list.
 //! - [`round_trip`]: the switch alone, timed (for `spindle-bench`).
 //!
 //! How a worker uses them is in `worker/fibers.rs`.
@@ -28,12 +27,10 @@ pub(crate) mod stack;
 #[cfg(not(spindle_fibers))]
 #[path = "no_stack.rs"]
 pub(crate) mod stack;
-pub(crate) mod waiter;
 
 pub(crate) use control::FiberRef;
 pub(crate) use slot::SlotFibers;
 pub(crate) use stack::Stack;
-pub(crate) use waiter::Waiter;
 
 /// The smallest fiber stack the builder accepts, in bytes (on every
 /// target: a size is checked even where it will not be used).

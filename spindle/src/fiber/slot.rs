@@ -1,36 +1,60 @@
-//! A worker slot's fibers: the control blocks and stacks, and the queue of
-//! fibers ready to resume.
+//! A slot's fibers: the root context, the pooled fibers made so far (up
+//! to a cap, on demand), and the queue of fibers ready to resume.
 //!
 //! # Where fibers run
 //!
-//! A fiber runs, suspends and resumes only on the worker thread that owns
-//! its slot. Its stack may hold `!Send` values and references to the
-//! thread's thread-locals (and the compiler may keep a thread-local's
-//! address in a register across the `switch` call, llvm issue 98479);
-//! resuming it on another thread would break both. So a wake-up from any
-//! thread only queues the fiber on *its own* slot's ready queue, and only
-//! the owning thread pops that queue.
+//! A fiber runs, suspends and resumes only on the thread that runs its
+//! slot. Its stack may hold `!Send` values and references to the thread's
+//! thread-locals (and the compiler may keep a thread-local's address in a
+//! register across the `switch` call, llvm issue 98479); resuming it on
+//! another thread would break both. So a wake-up from any thread only
+//! queues the fiber on *its own* slot's ready queue, and only the thread
+//! running the slot pops that queue. (A worker slot is run by one thread
+//! for its whole life. The participant slot passes from one outside
+//! thread to another, but only when none of its fibers is suspended: the
+//! thread leaving it first resumes them to completion.)
+//!
+//! # Memory
+//!
+//! A pooled fiber is made the first time a wait finds no free one, and
+//! kept (with its stack) until the pool is dropped: at most `cap` per
+//! slot. Each stack is one mapping of `stack_size` bytes plus a guard
+//! page; pages are committed only when touched.
 
 use std::collections::VecDeque;
 
 use super::control::{Fiber, FiberRef};
 use super::stack::Stack;
-use crate::sleep::Parker;
-use crate::sync::{Arc, AtomicUsize, Ordering};
+use crate::facade::{Arc, AtomicUsize, Ordering};
+use crate::sync::parker::Parker;
 use crate::SpinLock;
 
-/// The fibers of one worker slot. Shared: wakers on any thread push to
-/// `ready`; everything else is the owner's. The owner moves woken fibers
-/// to its own lock-free list (`WorkerLocal::ready_local`) before it
+/// A pooled fiber and the stack it runs on (kept together, for the drop).
+/// Fields kept only to be dropped: the control block (which `FiberRef`s
+/// point into) and the stack's mapping.
+struct Pooled {
+    _fiber: Box<Fiber>,
+    _stack: Stack,
+}
+
+/// The fibers of one slot. Shared: wakers on any thread push to `ready`;
+/// making fibers and taking the ready ones is the owner's. The owner moves
+/// woken fibers to its own list (`WorkerLocal::ready_local`) before it
 /// resumes them, and a yield requeues itself only there: a switch between
 /// the owner's own ready fibers takes no lock.
 pub(crate) struct SlotFibers {
-    /// `[0]` is the thread's own stack; `[1..]` the pooled fibers.
-    table: Box<[Fiber]>,
-    /// `stacks[i]` is fiber `i + 1`'s stack. Kept only to be unmapped.
-    _stacks: Vec<Stack>,
-    /// Fibers whose wait is over, oldest first. Never allocates: its
-    /// capacity is the table's size and a fiber is queued at most once.
+    /// The thread's own stack.
+    root: Box<Fiber>,
+    /// The pooled fibers made so far. Locked only to add one (the owner,
+    /// rarely). Dropped with the slot, when every fiber is free (a slot's
+    /// thread leaves it only then), so no context runs on these stacks.
+    made: SpinLock<Vec<Pooled>>,
+    /// The most pooled fibers this slot may make.
+    cap: usize,
+    /// Usable bytes of each pooled fiber's stack.
+    stack_size: usize,
+    /// Fibers whose wait is over, oldest first. A fiber is queued at most
+    /// once per suspension.
     ready: SpinLock<VecDeque<FiberRef>>,
     /// `ready.len()`, readable without the lock (the worker loop's check).
     ready_len: AtomicUsize,
@@ -39,47 +63,65 @@ pub(crate) struct SlotFibers {
 }
 
 impl SlotFibers {
-    /// A table with the root context and one pooled fiber per stack.
-    pub(crate) fn new(stacks: Vec<Stack>, parker: Arc<Parker>) -> Box<Self> {
-        let n = stacks.len() + 1;
+    /// A slot's fibers: the root context, and room for `cap` pooled
+    /// fibers of `stack_size` usable bytes each, made on demand.
+    pub(crate) fn new(cap: usize, stack_size: usize, parker: Arc<Parker>) -> Box<Self> {
         let mut this = Box::new(Self {
-            table: Box::new([]),
-            _stacks: Vec::new(),
-            ready: SpinLock::new(VecDeque::with_capacity(n)),
+            root: Box::new(Fiber {
+                sp: core::cell::Cell::new(core::ptr::null_mut()),
+                top: core::ptr::null_mut(),
+                low: core::ptr::null_mut(),
+                home: core::ptr::NonNull::dangling(),
+            }),
+            made: SpinLock::new(Vec::new()),
+            cap,
+            stack_size,
+            ready: SpinLock::new(VecDeque::new()),
             ready_len: AtomicUsize::new(0),
             parker,
         });
-        let home = core::ptr::NonNull::from(&*this);
-        let tops = core::iter::once(core::ptr::null_mut()).chain(stacks.iter().map(Stack::top));
-        this.table = tops
-            .enumerate()
-            .map(|(id, top)| Fiber {
-                sp: core::cell::Cell::new(core::ptr::null_mut()),
-                top,
-                home,
-                id: id as u32,
-            })
-            .collect();
-        this._stacks = stacks;
+        this.root.home = core::ptr::NonNull::from(&*this);
         this
     }
 
     /// The root context (the thread's own stack).
     pub(crate) fn root(&self) -> FiberRef {
-        FiberRef::new(&self.table[0])
+        FiberRef::new(&self.root)
     }
 
-    /// The pooled fibers, all free at the start.
-    pub(crate) fn pooled(&self) -> impl Iterator<Item = FiberRef> + '_ {
-        self.table[1..].iter().map(FiberRef::new)
+    /// The most pooled fibers this slot may make.
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
     }
 
-    /// How many pooled fibers the slot has.
-    pub(crate) fn pooled_count(&self) -> usize {
-        self.table.len() - 1
+    /// Usable bytes of each pooled fiber's stack.
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_size
     }
 
-    /// True if some fiber is ready (a relaxed hint; `pop_ready` decides).
+    /// Makes one more pooled fiber. `None` if the slot has `cap` already,
+    /// or the system refused the stack. Owner only.
+    pub(crate) fn make(&self) -> Option<FiberRef> {
+        let mut made = self.made.lock();
+        if made.len() >= self.cap {
+            return None;
+        }
+        let stack = Stack::new(self.stack_size).ok()?;
+        let fiber = Box::new(Fiber {
+            sp: core::cell::Cell::new(core::ptr::null_mut()),
+            top: stack.top(),
+            low: stack.top().wrapping_sub(stack.usable_size()),
+            home: core::ptr::NonNull::from(self),
+        });
+        let handle = FiberRef::new(&fiber);
+        made.push(Pooled {
+            _fiber: fiber,
+            _stack: stack,
+        });
+        Some(handle)
+    }
+
+    /// True if some fiber is ready (a relaxed hint; `take_ready` decides).
     #[inline(always)]
     pub(crate) fn has_ready(&self) -> bool {
         self.ready_len.load(Ordering::Relaxed) != 0
@@ -121,36 +163,32 @@ impl SlotFibers {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::job::{publish_waiter, StackJob};
-    use crate::latch::Latch;
+    use crate::job::StackJob;
     use loom::thread;
 
     /// A `join` whose second half was stolen, with fibers: the owner
-    /// suspends its fiber on the stack job (`prepare_fiber_wait`) while a
-    /// thief executes it; the worker loop then waits for the fiber to show
-    /// up in its ready queue (parking in between, as it does when idle).
+    /// suspends its fiber on the stack job's wait cell while a thief
+    /// executes it; the worker loop then waits for the fiber to show up in
+    /// its ready queue (parking in between, as it does when idle).
     ///
     /// Catches: an executor that unparks the thread but does not queue the
-    /// fiber when `FIBER_WAITING` was set first (the owner parks forever),
-    /// a fiber queued twice, a fiber pointer read before it was written,
-    /// a ready-queue count read without the ordering that makes the entry
-    /// visible after the wake, and a result not visible once the fiber
-    /// resumes.
+    /// fiber when the suspension was recorded first (the owner parks
+    /// forever), a fiber queued twice, a ready-queue count read without
+    /// the ordering that makes the entry visible after the wake, and a
+    /// result not visible once the fiber resumes.
     #[test]
     fn stolen_stack_job_makes_the_suspended_fiber_ready_once() {
         loom::model(|| {
             let parker = Arc::new(Parker::new());
-            let fibers = SlotFibers::new(Vec::new(), parker.clone());
+            let fibers = SlotFibers::new(0, 0, parker.clone());
             let job = StackJob::new(|| 5u32);
-            // SAFETY: `job` stays in this frame until its latch reads
-            // `DONE` and the executor is joined.
+            // SAFETY: `job` stays in this frame until its cell is set and
+            // the executor is joined.
             let job_ref = unsafe { job.as_job_ref() };
-            // SAFETY: not queued yet; `parker` outlives the executor.
-            unsafe { publish_waiter(job_ref, Arc::as_ptr(&parker)) };
             // SAFETY: this thread is the job's only executor.
             let executor = thread::spawn(move || unsafe { job_ref.execute() });
             let root = fibers.root();
-            if job.latch().prepare_fiber_wait(root) {
+            if job.cell().prepare_suspend(root.resume()) {
                 // Suspended: the worker loop runs until the fiber is ready.
                 let mut local = VecDeque::new();
                 loop {
@@ -163,7 +201,7 @@ mod loom_tests {
                 }
                 assert!(local.is_empty(), "the fiber was made ready twice");
             }
-            assert!(job.latch().probe());
+            assert!(job.cell().probe());
             assert_eq!(job.into_result(), 5);
             executor.join().unwrap();
             let mut late = VecDeque::new();

@@ -17,11 +17,36 @@ use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 
 use super::heap_job::Block;
-use crate::sync::{AtomicPtr, Ordering, UnsafeCell};
+use crate::facade::{AtomicPtr, Ordering, UnsafeCell};
 use crate::util::CachePadded;
 
 #[cfg(not(loom))]
-use crate::worker::with_current_cache;
+std::thread_local! {
+    /// The cache of the slot this thread runs, or null (set by the worker
+    /// layer whenever the thread's slot changes).
+    static CURRENT: core::cell::Cell<*const JobCache> =
+        const { core::cell::Cell::new(ptr::null()) };
+}
+
+/// Makes `cache` the calling thread's own (the cache of the slot it now
+/// runs, or null); returns the previous value, to restore.
+///
+/// # Safety
+///
+/// A non-null `cache` stays alive, and is used by this thread only, until
+/// it is replaced here.
+#[cfg(not(loom))]
+pub(crate) unsafe fn set_current_cache(cache: *const JobCache) -> *const JobCache {
+    CURRENT.with(|c| c.replace(cache))
+}
+
+/// Runs `f` with the calling thread's own cache, if it runs a slot.
+#[cfg(not(loom))]
+fn with_current_cache<R>(f: impl FnOnce(&JobCache) -> R) -> Option<R> {
+    let cur = CURRENT.with(core::cell::Cell::get);
+    // SAFETY: `set_current_cache`'s contract: alive and ours while set.
+    unsafe { cur.as_ref() }.map(f)
+}
 
 /// Under loom no thread runs a pool slot (the worker module is not built),
 /// so every [`JobCache::release`] takes the remote path, which is the one
@@ -175,7 +200,7 @@ impl JobCache {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::sync::{Arc, AtomicBool};
+    use crate::facade::{Arc, AtomicBool};
     use loom::thread;
 
     /// A block handed to another thread, as an executed job's block is.

@@ -3,18 +3,9 @@
 
 use core::ptr::NonNull;
 
+use crate::facade::{AtomicU32, Ordering};
 pub(crate) use crate::options::Priority;
-use crate::sync::{AtomicU32, Ordering};
 
-/// The job is finished and its result written; for stack jobs this is the
-/// latch their owner waits on. Set with `Release`, read with `Acquire`.
-pub(crate) const DONE: u32 = 1 << 0;
-/// The thread waiting on this job has gone to sleep and must be unparked by
-/// whoever sets `DONE`.
-pub(crate) const SLEEPING: u32 = 1 << 1;
-/// The job waiting on this one suspended its fiber: whoever sets `DONE`
-/// must wake that fiber (recorded in the stack job) instead of unparking.
-pub(crate) const FIBER_WAITING: u32 = 1 << 3;
 /// Set when the job starts running. A second start is a scheduler bug
 /// (rule 1 of the module spec); debug builds abort on it.
 pub(crate) const STARTED: u32 = 1 << 2;
@@ -69,11 +60,6 @@ impl JobHeader {
     /// The affinity set id (0: any worker).
     pub(crate) fn affinity(&self) -> u32 {
         self.state.load(Ordering::Relaxed) >> AFFINITY_SHIFT
-    }
-
-    /// The packed state word.
-    pub(crate) fn state(&self) -> &AtomicU32 {
-        &self.state
     }
 
     pub(crate) fn priority(&self) -> Priority {

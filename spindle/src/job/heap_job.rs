@@ -5,7 +5,7 @@ use core::mem::{self, MaybeUninit};
 use core::ptr::{self, NonNull};
 
 use super::{JobCache, JobCacheHome, JobHeader, JobRef, Priority};
-use crate::sync::UnsafeCell;
+use crate::facade::UnsafeCell;
 
 /// Bytes of closure a cache block holds inline.
 pub(crate) const PAYLOAD: usize = 96;

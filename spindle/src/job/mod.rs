@@ -11,7 +11,8 @@
 //! 1. A `JobRef` is executed at most once. Whoever takes it out of a queue
 //!    owns that right; the deque and injector guarantee a single taker.
 //! 2. The memory behind a `JobRef` stays valid until the job has executed,
-//!    and for a stack job until its latch is set *and* the owner has seen it.
+//!    and for a stack job until its wait cell is set *and* the owner has
+//!    seen it.
 //! 3. `execute` never unwinds: each job kind catches panics at its boundary
 //!    and hands them to whoever joins or handles it.
 
@@ -21,8 +22,10 @@ mod heap_job;
 mod result;
 mod stack_job;
 
+#[cfg(not(loom))]
+pub(crate) use cache::set_current_cache;
 pub(crate) use cache::{JobCache, JobCacheHome};
-pub(crate) use header::{JobHeader, JobRef, Priority, DONE, FIBER_WAITING, SLEEPING};
+pub(crate) use header::{JobHeader, JobRef, Priority};
 pub(crate) use heap_job::HeapJob;
 pub(crate) use result::JobResult;
-pub(crate) use stack_job::{publish_waiter, StackJob};
+pub(crate) use stack_job::StackJob;

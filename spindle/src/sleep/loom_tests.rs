@@ -7,9 +7,9 @@
 //! as a deadlock (every thread parked), which loom reports as a failure.
 
 use super::*;
-use crate::injector::Injector;
+use crate::facade::{AtomicBool, AtomicUsize};
 use crate::job::{JobHeader, JobRef, Priority};
-use crate::sync::{AtomicBool, AtomicUsize};
+use crate::queue::injector::Injector;
 use core::ptr::NonNull;
 use loom::thread;
 

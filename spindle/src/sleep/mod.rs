@@ -4,15 +4,11 @@
 //! [`README.md`](https://github.com/spindle-rs/spindle/blob/main/spindle/src/sleep/README.md)
 //! beside this file; the comments below name its steps (S1–S4, P1–P3).
 
-mod parker;
 #[cfg(all(test, not(loom)))]
 mod stress_tests;
 
-#[cfg(not(loom))]
-pub(crate) use parker::thread_parker;
-pub(crate) use parker::Parker;
-
-use crate::sync::{fence, spin_loop, Arc, AtomicU32, AtomicU64, Ordering};
+use crate::facade::{fence, spin_loop, Arc, AtomicU32, AtomicU64, Ordering};
+use crate::sync::parker::Parker;
 use crate::util::CachePadded;
 
 /// One searching thread, in the low half of `state`.
@@ -96,6 +92,35 @@ impl Sleep {
         let old = self.state.fetch_sub(SEARCHING_ONE, Ordering::Relaxed);
         debug_assert!(searching(old) > 0, "searching count underflow");
         if found_work && searching(old) == 1 && sleeping(old) > 0 {
+            self.notify_work(1);
+        }
+    }
+
+    /// The calling slot stops searching without having found work: its
+    /// wait ended, it suspends its fiber, a fiber of its became ready, or
+    /// it leaves the pool. A publisher that saw it searching woke nobody
+    /// (P3), counting on it to find the work or to re-check before it
+    /// sleeps (S3); it will do neither now. So if it was the last searcher
+    /// and someone sleeps, it looks (`has_work`) and, if there is work,
+    /// wakes a sleeper for it (S5 in the README).
+    #[inline]
+    pub(crate) fn stop_searching_idle(&self, has_work: impl FnOnce() -> bool) {
+        let old = self.state.fetch_sub(SEARCHING_ONE, Ordering::Relaxed);
+        debug_assert!(searching(old) > 0, "searching count underflow");
+        if searching(old) == 1 && sleeping(old) > 0 {
+            self.leave_search_cold(has_work);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn leave_search_cold(&self, has_work: impl FnOnce() -> bool) {
+        // S5: order our decrement before the re-check. Pairs with P2: a
+        // publisher whose P3 load saw us searching published before its
+        // fence, so either our re-check sees its work, or its load came
+        // after our decrement (and it woke a sleeper itself).
+        fence(Ordering::SeqCst);
+        if has_work() {
             self.notify_work(1);
         }
     }

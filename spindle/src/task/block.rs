@@ -3,35 +3,43 @@
 
 use core::future::Future;
 use core::pin::pin;
+use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
 use std::task::Wake;
 
-use crate::fiber::{FiberRef, Waiter};
-use crate::latch::Latch;
+use crate::facade::{Arc, AtomicBool, Mutex, Ordering};
 use crate::pool::Pool;
-use crate::sleep::Parker;
-use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
-use crate::wait_queue::wait_on;
+use crate::sync::block::{block, Help};
+use crate::sync::wait_cell::WaitCell;
 
-/// The waker of a blocked caller, and the latch it waits on between polls.
+/// The waker of a blocked caller: a flag for wakes that come while it is
+/// polling, and the cell it blocks on between polls.
 #[derive(Default)]
 struct Signal {
     /// Woken since the last poll began.
     woken: AtomicBool,
-    /// Who to wake: the waiting thread or fiber, if it waits now.
-    waiter: Mutex<Option<Waiter>>,
+    /// The cell of the wait in progress, if the caller blocks now.
+    waiting: Mutex<Option<NonNull<WaitCell>>>,
 }
 
+// SAFETY: the cell pointer is followed only by the waker that takes it out
+// under the lock, while the caller blocks on the cell (so it is alive
+// until that waker sets it); `WaitCell` is `Sync`.
+unsafe impl Send for Signal {}
+// SAFETY: as above.
+unsafe impl Sync for Signal {}
+
 impl Signal {
-    /// Records `waiter` unless a wake came first (then returns false). The
-    /// check is under the lock the waker takes after setting `woken`, so
-    /// either we see the flag or it sees the waiter.
-    fn register(&self, waiter: Waiter) -> bool {
-        let mut slot = self.waiter.lock().unwrap_or_else(|e| e.into_inner());
+    /// Lists `cell` as the one to set, unless a wake came first (then
+    /// returns false and the caller polls again). The check is under the
+    /// lock the waker takes after setting `woken`: either we see the flag
+    /// or it finds the cell.
+    fn register(&self, cell: &WaitCell) -> bool {
+        let mut slot = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         if self.woken.load(Ordering::Acquire) {
             return false;
         }
-        *slot = Some(waiter);
+        *slot = Some(NonNull::from(cell));
         true
     }
 }
@@ -43,24 +51,16 @@ impl Wake for Signal {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
-        let waiter = self.waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(w) = waiter {
-            w.wake();
+        let cell = self
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(cell) = cell {
+            // SAFETY: a listed cell is alive until set, and only the waker
+            // that took it out of the slot sets it.
+            unsafe { WaitCell::set(cell.as_ptr()) };
         }
-    }
-}
-
-impl Latch for Signal {
-    fn probe(&self) -> bool {
-        self.woken.load(Ordering::Acquire)
-    }
-
-    fn prepare_sleep(&self, parker: &Arc<Parker>) -> bool {
-        self.register(Waiter::Thread(parker.clone()))
-    }
-
-    fn prepare_fiber_wait(&self, fiber: FiberRef) -> bool {
-        self.register(Waiter::Fiber(fiber))
     }
 }
 
@@ -77,13 +77,18 @@ pub(crate) fn run_here<F: Future>(future: F) -> F::Output {
         // swap, not a store: a read-modify-write reads the latest value,
         // so either it reads a wake's `true` (and acquires what the waker
         // did, e.g. completing the task the future checks) or that wake's
-        // `true` comes after it and `wait_on` sees it. A plain store could
+        // `true` comes after it and `register` sees it. A plain store could
         // sit in a store buffer past the poll's loads and erase the wake.
         signal.woken.swap(false, Ordering::Acquire);
         if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
             return v;
         }
-        wait_on(&*signal, true);
+        let cell = WaitCell::new();
+        if signal.register(&cell) {
+            // Listed: the next wake sets the cell (a pool thread runs
+            // other jobs, or suspends its fiber, meanwhile).
+            block(&cell, Help::Allowed);
+        }
     }
 }
 

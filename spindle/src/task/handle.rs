@@ -190,7 +190,7 @@ impl<T> Drop for JoinHandle<T> {
 #[cold]
 fn hand_to_pool(pool: u64, payload: Box<dyn std::any::Any + Send>) {
     let mut payload = Some(payload);
-    let handled = crate::registry::Registry::with_live(pool, |r| {
+    let handled = crate::pool::registry::Registry::with_live(pool, |r| {
         if let Some(p) = payload.take() {
             r.handle_panic(p);
         }

@@ -23,8 +23,8 @@ use core::ptr::NonNull;
 
 use super::raw::Header;
 use super::state::Shutdown;
-use crate::registry::Registry;
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::facade::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::pool::registry::Registry;
 use crate::util::CachePadded;
 use crate::SpinLock;
 

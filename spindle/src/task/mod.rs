@@ -51,8 +51,8 @@ mod spawn {
     use super::raw::{self, schedule};
     use crate::error::Error;
     use crate::options::Options;
+    use crate::pool::registry::{Placement, Registry};
     use crate::pool::{global, Pool};
-    use crate::registry::{Placement, Registry};
     use crate::worker;
 
     impl Pool {
@@ -128,11 +128,10 @@ mod spawn {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        // SAFETY: `CURRENT` points to a live slot run by this thread.
-        match unsafe { worker::current().as_ref() } {
+        worker::with_current(|w| match w {
             Some(w) => spawn_in(w.registry(), future, Placement::PLAIN),
             None => global().spawn_async(future),
-        }
+        })
     }
 
     fn spawn_in<F>(registry: &Registry, future: F, placement: Placement) -> JoinHandle<F::Output>

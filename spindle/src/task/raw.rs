@@ -31,9 +31,9 @@ use super::alloc;
 use super::error::JobError;
 use super::list::Links;
 use super::state::{State, ToIdle, ToRunning, Wake};
+use crate::facade::{Arc, UnsafeCell};
 use crate::job::{JobHeader, JobRef};
-use crate::registry::{Placement, Registry};
-use crate::sync::{Arc, UnsafeCell};
+use crate::pool::registry::{Placement, Registry};
 use crate::unwind::drop_payload;
 use crate::worker;
 
@@ -245,27 +245,30 @@ pub(crate) unsafe fn schedule(header: NonNull<Header>, how: Queue) {
     // SAFETY: notified and not yet queued: it cannot complete meanwhile.
     let registry = unsafe { header.as_ref().registry() };
     let job = job_ref(header);
-    // SAFETY: `CURRENT` points to a live slot run by this thread.
-    if let Some(w) = unsafe { worker::current().as_ref() } {
-        if core::ptr::eq(w.registry(), registry) {
-            let to_back = match how {
-                Queue::Fresh => false,
-                Queue::Requeue { yielded } => {
-                    yielded
-                        || BUDGET_USED.with(|b| {
-                            let used = b.get() + 1;
-                            b.set(if used >= BUDGET { 0 } else { used });
-                            used >= BUDGET
-                        })
-                }
-            };
-            if to_back {
-                w.push_behind(job);
-            } else {
-                w.push_public(job);
+    let queued_here = worker::with_current_in(registry, |w| {
+        let Some(w) = w else {
+            return false;
+        };
+        let to_back = match how {
+            Queue::Fresh => false,
+            Queue::Requeue { yielded } => {
+                yielded
+                    || BUDGET_USED.with(|b| {
+                        let used = b.get() + 1;
+                        b.set(if used >= BUDGET { 0 } else { used });
+                        used >= BUDGET
+                    })
             }
-            return;
+        };
+        if to_back {
+            w.push_behind(job);
+        } else {
+            w.push_public(job);
         }
+        true
+    });
+    if queued_here {
+        return;
     }
     // From outside the pool: the task may run (and complete) on a worker
     // the moment it is pushed, and the pool may be dropped meanwhile, so
@@ -394,11 +397,10 @@ fn list_before_idle(header: NonNull<Header>) -> bool {
     let h = unsafe { header.as_ref() };
     // SAFETY: RUNNING: the registry is alive (the poller holds it).
     let registry = unsafe { h.registry() };
-    // SAFETY: `CURRENT` points to a live slot run by this thread.
-    let shard = match unsafe { worker::current().as_ref() } {
-        Some(w) if core::ptr::eq(w.registry(), registry) => w.index(),
-        _ => core::ptr::from_ref(h).addr() >> 8,
-    };
+    let shard = worker::with_current_in(registry, |w| match w {
+        Some(w) => w.index(),
+        None => core::ptr::from_ref(h).addr() >> 8,
+    });
     registry.tasks.insert(header, shard)
 }
 

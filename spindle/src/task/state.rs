@@ -28,7 +28,7 @@
 //! - The join waker slot belongs to the handle while `JOIN_WAKER` is
 //!   clear and the task is not complete, and to the task otherwise.
 
-use crate::sync::{AtomicUsize, Ordering};
+use crate::facade::{AtomicUsize, Ordering};
 
 /// The future is being polled (or dropped) by one thread.
 pub(crate) const RUNNING: usize = 1 << 0;

@@ -1,6 +1,6 @@
 //! Exponential backoff for spin loops.
 
-use crate::sync::{spin_loop, thread};
+use crate::facade::{spin_loop, thread};
 
 /// Spins with exponentially more pause instructions, then yields the thread.
 ///

@@ -1,9 +1,11 @@
 //! Small building blocks with no knowledge of jobs: cache padding, backoff,
 //! and a tiny random generator for victim choice.
 
+pub(crate) mod asym;
 mod backoff;
 mod cache_padded;
 mod rng;
+pub(crate) mod stack;
 
 pub(crate) use backoff::Backoff;
 pub use cache_padded::CachePadded;

@@ -1,10 +1,10 @@
-//! A slot's fibers in motion: suspending the running context on a latch,
+//! A slot's fibers in motion: suspending the running context on a wait cell,
 //! resuming ready ones, yielding.
 //!
 //! The worker always runs on one *current* context: its thread's own stack
 //! (the root) or a pooled fiber. Jobs run on whatever context is current;
 //! nothing switches until a job waits on something unfinished. Then the
-//! current context is recorded as the latch's waiter and the worker
+//! current context is recorded as the cell's waiter and the worker
 //! switches to a ready fiber, or else a fresh pooled fiber that runs the
 //! worker loop. The waker makes the suspended fiber ready on this slot
 //! (never another: see `fiber/slot.rs`), and the loop resumes ready
@@ -17,7 +17,7 @@
 
 use super::WorkerLocal;
 use crate::fiber::{context, FiberRef, SlotFibers};
-use crate::latch::Latch;
+use crate::sync::wait_cell::WaitCell;
 
 impl WorkerLocal {
     /// True if this slot has fibers.
@@ -39,6 +39,17 @@ impl WorkerLocal {
         self.current.get().expect("spindle: slot without fibers")
     }
 
+    /// The running context's stack, `(lowest address, size)`, if known.
+    pub(crate) fn current_stack(&self) -> Option<(usize, usize)> {
+        if let (Some(f), Some(cur)) = (self.slot_fibers(), self.current.get()) {
+            let fiber = cur.get();
+            if !fiber.low.is_null() {
+                return Some((fiber.low as usize, f.stack_size()));
+            }
+        }
+        self.root_stack.get()
+    }
+
     /// True if the running context is the thread's own stack.
     pub(crate) fn on_root(&self) -> bool {
         match (self.slot_fibers(), self.current.get()) {
@@ -54,43 +65,54 @@ impl WorkerLocal {
             .is_some_and(|f| f.has_ready() || !self.ready_local.borrow().is_empty())
     }
 
-    /// True if every pooled fiber is free: nothing of this slot is
-    /// suspended except, possibly, the running context.
+    /// True if every pooled fiber made so far is free: nothing of this
+    /// slot is suspended except, possibly, the running context.
     pub(crate) fn all_fibers_free(&self) -> bool {
-        match self.slot_fibers() {
-            Some(f) => self.free.borrow().len() == f.pooled_count(),
-            None => true,
-        }
+        self.free.borrow().len() == self.made.get()
     }
 
-    /// Waits for `latch` without running other jobs on this stack: suspends
+    /// True if the slot may make another pooled fiber.
+    #[inline]
+    fn can_grow(&self) -> bool {
+        self.made.get() < self.fiber_cap.get()
+    }
+
+    /// The system refused a fiber stack: make no more.
+    #[cold]
+    fn stop_growing(&self) {
+        self.fiber_cap.set(self.made.get());
+    }
+
+    /// Waits for `cell` without running other jobs on this stack: suspends
     /// when a fiber is ready or free, and otherwise parks the thread until
-    /// one is (a fiber made ready unparks the slot) or the latch is set.
-    /// Fibers only.
-    pub(crate) fn wait_without_helping<L: Latch + ?Sized>(&self, latch: &L) {
+    /// one is (a fiber made ready unparks the slot) or the cell is set.
+    pub(crate) fn wait_without_helping(&self, cell: &WaitCell) {
         let parker = self.registry().sleep.parker(self.index);
         let mut counted = false;
         loop {
-            if latch.probe() {
+            if cell.probe() {
                 return;
             }
-            if self.can_switch() && self.suspend_until(latch) {
+            if self.can_switch() && self.suspend_until(cell) {
                 return;
             }
             if !counted {
                 self.counters().fiber_fallbacks.bump();
                 counted = true;
             }
-            if latch.prepare_sleep(parker) && !self.can_switch() {
+            self.expose_before_parking();
+            if cell.prepare_sleep(parker) && !self.can_switch() {
                 parker.park();
             }
         }
     }
 
-    /// True if a wait could suspend now: some fiber is ready or free.
+    /// True if a wait could suspend now: some fiber is ready or free, or
+    /// one more may be made.
     #[inline]
     pub(crate) fn can_switch(&self) -> bool {
-        self.has_fibers() && (self.has_ready_fiber() || !self.free.borrow().is_empty())
+        self.has_fibers()
+            && (self.has_ready_fiber() || !self.free.borrow().is_empty() || self.can_grow())
     }
 
     /// The oldest ready fiber: those woken from anywhere are moved behind
@@ -109,9 +131,14 @@ impl WorkerLocal {
         self.ready_local.borrow_mut().push_back(fiber);
     }
 
-    /// A free pooled fiber, set up to start the worker loop.
+    /// A free pooled fiber (a new one if none is free and the slot may
+    /// make one), set up to start the worker loop.
     fn take_free(&self) -> Option<FiberRef> {
-        let f = self.free.borrow_mut().pop()?;
+        let popped = self.free.borrow_mut().pop();
+        let f = match popped {
+            Some(f) => f,
+            None => self.make_fiber()?,
+        };
         let fiber = f.get();
         // SAFETY: a free fiber's stack is unused (its last context was
         // abandoned when it was freed); `fiber_main` gets the slot, which
@@ -127,13 +154,34 @@ impl WorkerLocal {
         Some(f)
     }
 
-    /// Suspends the running context until `latch` is set, running other
+    /// Makes a new pooled fiber, counted as made (and in use). If the
+    /// system refuses its stack, the slot makes no more (a wait then helps
+    /// or parks, as at the cap).
+    #[cold]
+    fn make_fiber(&self) -> Option<FiberRef> {
+        let fibers = self.slot_fibers()?;
+        if !self.can_grow() {
+            return None;
+        }
+        match fibers.make() {
+            Some(f) => {
+                self.made.set(self.made.get() + 1);
+                Some(f)
+            }
+            None => {
+                self.stop_growing();
+                None
+            }
+        }
+    }
+
+    /// Suspends the running context until `cell` is set, running other
     /// work on other contexts meanwhile. Returns false (and does nothing)
     /// if there is no context to switch to: every pooled fiber is in use
     /// and none is ready; the caller then helps on this stack.
-    pub(crate) fn suspend_until<L: Latch + ?Sized>(&self, latch: &L) -> bool {
+    pub(crate) fn suspend_until(&self, cell: &WaitCell) -> bool {
         loop {
-            if latch.probe() {
+            if cell.probe() {
                 return true;
             }
             let (next, fresh) = match self.pop_ready() {
@@ -144,7 +192,7 @@ impl WorkerLocal {
                 },
             };
             let cur = self.current_fiber();
-            if !latch.prepare_fiber_wait(cur) {
+            if !cell.prepare_suspend(cur.resume()) {
                 // Set meanwhile: stay.
                 if fresh {
                     self.free.borrow_mut().push(next);
@@ -154,11 +202,11 @@ impl WorkerLocal {
                 return true;
             }
             self.counters().fiber_suspends.bump();
-            // SAFETY: `cur` is registered as the latch's waiter, so it is
-            // woken (queued ready here) exactly once, after the latch is
+            // SAFETY: `cur` is registered as the cell's waiter, so it is
+            // resumed (queued ready here) exactly once, after the cell is
             // set; `next` is ready or fresh.
             unsafe { self.switch_to(next, false) };
-            // Resumed by the latch's wake; the loop re-checks it.
+            // Resumed by the cell's set; the loop re-checks it.
         }
     }
 
@@ -179,11 +227,13 @@ impl WorkerLocal {
     unsafe fn switch_to(&self, next: FiberRef, free_current: bool) {
         let cur = self.current_fiber();
         debug_assert_ne!(cur, next, "switch to the running fiber");
+        // The joins of the context we leave must not stay hidden behind
+        // it, nor mix with the next context's (`queue/hidden.rs`).
+        self.promote_all();
         if free_current {
             self.pending_free.set(Some(cur));
         }
         self.current.set(Some(next));
-        self.swap_private(cur.get().id, next.get().id);
         self.counters().fiber_switches.bump();
         // SAFETY: `cur.sp` is this thread's to write; `next.sp` was saved by
         // its own suspension or set up by `take_free` (caller's contract),
@@ -223,6 +273,26 @@ impl WorkerLocal {
             unreachable!("spindle: a freed fiber resumed");
         }
         true
+    }
+
+    /// Before the participant slot passes to another thread: resumes the
+    /// slot's suspended fibers until every one is free (a fiber must not
+    /// move to another thread), parking while none is ready. Takes no new
+    /// jobs of its own: each resumed fiber finishes its job and comes
+    /// straight back here (the root is first in the ready list). Call on
+    /// the root.
+    pub(crate) fn drain_fibers(&self) {
+        debug_assert!(self.on_root(), "drain_fibers off the root");
+        let parker = self.registry().sleep.parker(self.index);
+        while !self.all_fibers_free() {
+            if self.resume_ready() {
+                continue;
+            }
+            self.expose_before_parking();
+            if !self.has_ready_fiber() {
+                parker.park();
+            }
+        }
     }
 
     /// `yield_now` on a worker: lets other ready work run, then resumes.
@@ -269,7 +339,7 @@ impl WorkerLocal {
 /// cannot see into (see `switch_to`).
 #[inline(never)]
 fn current_after_switch() -> *const WorkerLocal {
-    super::current()
+    super::current_ptr()
 }
 
 /// Where a pooled fiber starts: the worker loop, which it leaves only by

@@ -12,9 +12,10 @@
 //! slots' deques, other slots' mailboxes (jobs whose set includes it).
 
 use super::{WorkerLocal, INJECTOR_TICK};
-use crate::deque::Steal;
 use crate::job::{JobRef, Priority};
 use crate::options::FAIR_LOCAL;
+use crate::queue::deque::Steal;
+use crate::queue::hidden::Stolen;
 
 impl WorkerLocal {
     /// Work this slot has itself: its deque (after promoting a private job
@@ -71,19 +72,6 @@ impl WorkerLocal {
         // `High` or `Low` job sat in the injector.
         self.registry().pending.taken(job.priority());
         Some(job)
-    }
-
-    /// Only this slot's own work, class by class: its mailbox and its
-    /// deques (what a deep wait takes, see `wait.rs`).
-    pub(crate) fn find_own(&self) -> Option<JobRef> {
-        [Priority::High, Priority::Normal, Priority::Low]
-            .into_iter()
-            .find_map(|class| {
-                self.pop_mailbox(class).or_else(|| match class {
-                    Priority::Normal => self.pop_own(),
-                    _ => self.pop_class(class),
-                })
-            })
     }
 
     /// The oldest job of `class` in this slot's mailbox.
@@ -196,6 +184,41 @@ impl WorkerLocal {
             }
             if !retry {
                 break;
+            }
+        }
+        None
+    }
+
+    /// Takes the oldest hidden job of another slot (the second half of a
+    /// `join` its owner has not published; see `queue/hidden.rs`). Costly
+    /// (a process-wide barrier per attempt), so only a thread about to
+    /// sleep calls it, once per search. Slots that look empty are skipped
+    /// without the barrier.
+    #[cold]
+    pub(crate) fn steal_hidden(&self) -> Option<JobRef> {
+        let registry = self.registry();
+        let n = registry.num_slots();
+        let start = self.rng.below(n);
+        for k in 0..n {
+            let victim = (start + k) % n;
+            if victim == self.index {
+                continue;
+            }
+            let thief = &registry.slot(victim).hidden;
+            // A lost race is retried a few times: the entry is still there
+            // for someone, and we are otherwise about to sleep.
+            for _ in 0..4 {
+                if !thief.looks_nonempty() {
+                    break;
+                }
+                match thief.steal() {
+                    Stolen::Job(job) => {
+                        self.counters().stolen.bump();
+                        return Some(job);
+                    }
+                    Stolen::Empty => break,
+                    Stolen::Retry => {}
+                }
             }
         }
         None

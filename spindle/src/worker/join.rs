@@ -1,18 +1,19 @@
-//! `join` on a slot: the second half goes on the private stack, the first
+//! `join` on a slot: the second half goes on the hidden deque, the first
 //! half runs here, and the second half runs inline unless a thief got it.
 
 use core::mem::ManuallyDrop;
 
 use super::WorkerLocal;
-use crate::job::{JobResult, StackJob};
+use crate::job::{JobRef, JobResult, StackJob};
 
 impl WorkerLocal {
     /// Runs `a` and `b`, potentially in parallel; `a` on this thread.
     ///
     /// The unstolen path: construct `b`'s job in this frame, push it on the
-    /// private stack (plain stores), run `a`, pop it back, run `b`. The only
-    /// shared-memory access is the relaxed read of the sleep state in
-    /// `promote_if_starved`, which stays in our cache while nobody steals.
+    /// hidden deque (plain stores), run `a`, pop it back (a store, a
+    /// compiler fence and a load), run `b`. The shared lines it reads (the
+    /// sleep state, the hidden deque's `top`) stay in our cache while
+    /// nobody steals.
     ///
     /// The body is its own function (`join_outlined`): inlining it into
     /// recursive callers made fib 50% slower (bigger frames at every
@@ -59,48 +60,80 @@ impl WorkerLocal {
         RB: Send,
     {
         // SAFETY: `job_b` lives in our caller's frame until we return, and
-        // we return only after its `JobRef` is either popped back
-        // unexecuted (`pop_if_private`) or its latch is set (`wait_until`);
-        // the guard below keeps that true on unwinding.
+        // we return only after its `JobRef` is either taken back
+        // unexecuted (`hidden.pop`, `take_back`) or its cell is set
+        // (`wait_until`); the guard below keeps that true on unwinding.
         let b_ref = unsafe { job_b.as_job_ref() };
-        let index = self.private.push(b_ref);
+        let index = self.hidden.push(b_ref);
         match index {
             Some(_) => self.promote_if_starved(),
-            None => {
-                // SAFETY: `b_ref` is in no queue yet; our slot's parker lives
-                // in the registry, which outlives every thread that can run
-                // the job.
-                unsafe { crate::job::publish_waiter(b_ref, self.parker) };
-                self.push_public(b_ref)
-            }
+            None => self.push_public(b_ref),
         }
         let guard = Unwinding {
             worker: self,
             job: job_b,
+            b_ref,
             index,
         };
         let ra = a();
         core::mem::forget(guard);
         if let Some(i) = index {
-            if self.private.pop_if_private(i) {
+            if self.hidden.pop(i) {
                 return (ra, job_b.run_inline());
             }
         }
-        self.wait_until(job_b.latch());
+        // Promoted (or hidden-deque full) and still on our own deque: run
+        // it here, as if it had stayed hidden.
+        if self.take_back(b_ref) {
+            return (ra, job_b.run_inline());
+        }
+        self.wait_until(job_b.cell());
         (ra, job_b.take_result())
+    }
+
+    /// Takes a join half back if it is still queued where this slot can
+    /// reach it without a search: the newest job of its deque for the
+    /// job's class, or in this slot's own mailbox. True if it did; the
+    /// caller then runs the job itself (as if it had never been shared).
+    pub(crate) fn take_back(&self, job: JobRef) -> bool {
+        if job.is_affine() {
+            let registry = self.registry();
+            let taken = registry
+                .slot(self.index)
+                .mailbox
+                .remove(job.priority(), job);
+            if taken {
+                registry.pending.taken_affine();
+            }
+            return taken;
+        }
+        let deque = self.class_deque(job.priority());
+        if deque.peek_newest() != Some(job.into_raw()) {
+            return false;
+        }
+        // Only this thread pushes, so `pop` now gives `job` or nothing (a
+        // thief took it meanwhile).
+        match deque.pop() {
+            Some(p) => {
+                debug_assert_eq!(p, job.into_raw());
+                self.registry().pending.taken(job.priority());
+                true
+            }
+            None => false,
+        }
     }
 }
 
 impl WorkerLocal {
     /// `join` with options for `b`: `b` is queued where its class (or its
-    /// affinity) says, never on the private stack, and this thread runs
+    /// affinity) says, never on the hidden deque, and this thread runs
     /// `a`, then waits for `b` while running other jobs (`b` itself, if
     /// it may and nobody took it).
     pub(crate) fn join_placed<A, B, RA, RB>(
         &self,
         a: A,
         b: B,
-        placement: crate::registry::Placement,
+        placement: crate::pool::registry::Placement,
     ) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,
@@ -109,21 +142,24 @@ impl WorkerLocal {
         RB: Send,
     {
         let job_b = StackJob::with_options(b, placement.priority, placement.affinity);
-        // SAFETY: `job_b` lives in this frame until its latch is set
+        // SAFETY: `job_b` lives in this frame until its cell is set
         // (`wait_until` below, or the guard's when `a` unwinds).
         let b_ref = unsafe { job_b.as_tagged_job_ref() };
-        // SAFETY: not queued yet; our parker lives in the registry, which
-        // outlives every thread that can run the job.
-        unsafe { crate::job::publish_waiter(b_ref, self.parker) };
         self.push_public(b_ref);
         let guard = Unwinding {
             worker: self,
             job: &job_b,
+            b_ref,
             index: None,
         };
         let ra = a();
         core::mem::forget(guard);
-        self.wait_until(job_b.latch());
+        // Still queued where we can reach it (our own class deque or
+        // mailbox, when its options allow us): run it here.
+        if self.take_back(b_ref) {
+            return (ra, job_b.run_inline());
+        }
+        self.wait_until(job_b.cell());
         (ra, job_b.take_result())
     }
 }
@@ -153,7 +189,7 @@ impl<F> Drop for BorrowedFn<'_, F> {
 
 /// If `a` unwinds, `b` still runs (every job handed to `join` runs
 /// exactly once), and it must not be left in a queue or running on another
-/// thread while this frame goes away: run it here if it is still private,
+/// thread while this frame goes away: run it here if it is still ours,
 /// else wait for it. `a`'s panic is the one re-raised; a panic of `b` goes
 /// to the pool's panic handler, so no panic is silently lost.
 struct Unwinding<'a, F, R>
@@ -163,6 +199,7 @@ where
 {
     worker: &'a WorkerLocal,
     job: &'a StackJob<F, R>,
+    b_ref: JobRef,
     index: Option<usize>,
 }
 
@@ -172,17 +209,17 @@ where
     R: Send,
 {
     fn drop(&mut self) {
-        let private = match self.index {
-            Some(i) => self.worker.private.pop_if_private(i),
+        let ours = match self.index {
+            Some(i) => self.worker.hidden.pop(i),
             None => false,
-        };
-        let result = if private {
+        } || self.worker.take_back(self.b_ref);
+        let result = if ours {
             // Never shared: run it here. We are unwinding, so its panic
             // must be caught (a second panic in a drop would abort).
             JobResult::call(|| self.job.run_inline())
         } else {
             // Shared: it runs (here or on a thief) before the frame is gone.
-            self.worker.wait_until(self.job.latch());
+            self.worker.wait_until(self.job.cell());
             self.job.take_job_result()
         };
         if let JobResult::Panic(p) = result {

@@ -3,15 +3,18 @@
 //! is suspended.
 
 use super::{set_current, WorkerLocal};
-use crate::registry::Registry;
-use crate::sync::Arc;
+use crate::facade::Arc;
+use crate::pool::registry::Registry;
 use crate::util::Backoff;
 
 /// Entry point of a worker thread: runs jobs until the pool terminates and
 /// every queue is empty.
 pub(crate) fn run_worker(local: Box<WorkerLocal>, registry: Arc<Registry>) {
-    let prev = set_current(&*local);
+    // SAFETY: `local` lives until the end of this function, after it is
+    // replaced again below, and only this thread runs it.
+    let prev = unsafe { set_current(&*local) };
     debug_assert!(prev.is_null(), "a worker thread already ran a slot");
+    local.set_root_stack();
     #[cfg(spindle_fibers)]
     if local.has_fibers() {
         // A fiber stack overflow is reported from the signal handler,
@@ -20,7 +23,8 @@ pub(crate) fn run_worker(local: Box<WorkerLocal>, registry: Arc<Registry>) {
     }
     local.run_loop();
     debug_assert!(local.on_root() && local.all_fibers_free());
-    set_current(prev);
+    // SAFETY: restores what was current before (null on a worker thread).
+    unsafe { set_current(prev) };
     drop(local);
     // The last worker out finishes shutdown (the pool's drop may have
     // detached the threads rather than joined them).
@@ -65,9 +69,14 @@ impl WorkerLocal {
                     break;
                 }
             }
+            if registry.main_jobs.pending_here() {
+                // The participant slot's fibers, on the thread that built
+                // the pool: main-thread jobs first.
+                registry.run_main_jobs_here();
+            }
             if !skip_ready && self.has_ready_fiber() {
                 if searching {
-                    sleep.stop_searching(false);
+                    sleep.stop_searching_idle(|| registry.has_work());
                     searching = false;
                 }
                 if self.resume_ready() {
@@ -122,16 +131,26 @@ impl WorkerLocal {
                 backoff.snooze();
                 continue;
             }
+            // Before sleeping: work another worker keeps hidden (a `join`
+            // half whose owner may never publish it; `queue/hidden.rs`).
+            if let Some(job) = self.steal_hidden() {
+                sleep.stop_searching(true);
+                searching = false;
+                self.execute(job);
+                backoff.reset();
+                continue;
+            }
             self.counters().parks.bump();
             sleep.sleep(self.index, || {
                 registry.has_work_for(self.index)
                     || self.has_ready_fiber()
                     || (can_exit && registry.is_terminating())
+                    || registry.main_jobs.pending_here()
             });
             backoff.reset();
         }
         if searching {
-            sleep.stop_searching(false);
+            sleep.stop_searching_idle(|| registry.has_work());
         }
     }
 }

@@ -7,13 +7,13 @@
 //! (stealer, cache home, counters) lives in the [`Registry`].
 //!
 //! The thread-local [`CURRENT`] points to the `WorkerLocal` the thread is
-//! running, if any; front ends read it to find their pool.
+//! running, if any; front ends reach it through [`with_current`] and
+//! [`with_current_in`] to find their pool.
 
 mod fibers;
 mod find;
 mod join;
 mod main_loop;
-mod private;
 mod wait;
 
 use core::cell::{Cell, RefCell};
@@ -21,14 +21,13 @@ use core::ptr::{self, NonNull};
 use std::collections::VecDeque;
 
 pub(crate) use main_loop::run_worker;
-pub(crate) use private::PrivateStack;
 
-use crate::deque;
 use crate::fiber::{FiberRef, SlotFibers};
 use crate::job::{JobCache, JobHeader, JobRef, Priority};
-use crate::registry::Registry;
-use crate::sleep::Parker;
-use crate::stats::SlotCounters;
+use crate::pool::registry::Registry;
+use crate::pool::stats::SlotCounters;
+use crate::queue::{deque, hidden};
+use crate::sync::block::{set_blocker, Blocker};
 use crate::util::XorShift;
 
 thread_local! {
@@ -36,14 +35,55 @@ thread_local! {
     static CURRENT: Cell<*const WorkerLocal> = const { Cell::new(ptr::null()) };
 }
 
-/// The slot this thread runs, or null. Valid while the thread runs it.
+/// The slot this thread runs, as a raw pointer (null if none): only for
+/// the fiber switch's re-read of its slot (`fibers.rs`).
 #[inline(always)]
-pub(crate) fn current() -> *const WorkerLocal {
+fn current_ptr() -> *const WorkerLocal {
     CURRENT.with(Cell::get)
 }
 
-/// Makes `local` the current slot; returns the previous value to restore.
-pub(crate) fn set_current(local: *const WorkerLocal) -> *const WorkerLocal {
+/// Runs `f` with the slot this thread runs, if any (of any pool).
+///
+/// The one way to reach the current slot: the reference cannot outlive
+/// the call, and the slot outlives the call (a thread changes its slot
+/// only in `run_worker` and in the participant guard, never while code
+/// below them is running on it).
+#[inline(always)]
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
+    let cur = CURRENT.with(Cell::get);
+    // SAFETY: `CURRENT` is non-null only while the slot it points to is
+    // alive and run by this thread (`set_current`'s contract), which is
+    // the case for the whole call (see above).
+    f(unsafe { cur.as_ref() })
+}
+
+/// Runs `f` with the slot this thread runs if it is one of `registry`'s.
+#[inline(always)]
+pub(crate) fn with_current_in<R>(
+    registry: &Registry,
+    f: impl FnOnce(Option<&WorkerLocal>) -> R,
+) -> R {
+    with_current(|w| f(w.filter(|w| ptr::eq(w.registry(), registry))))
+}
+
+/// Makes `local` the current slot (its job cache the thread's own, and it
+/// the thread's blocker: how sync primitives wait); returns the previous
+/// value to restore.
+///
+/// # Safety
+///
+/// A non-null `local` stays alive, and is run by this thread only, until
+/// it is replaced here.
+pub(crate) unsafe fn set_current(local: *const WorkerLocal) -> *const WorkerLocal {
+    // SAFETY: the contract above.
+    let slot = unsafe { local.as_ref() };
+    let cache = slot.map_or(ptr::null(), |w| &w.cache as *const JobCache);
+    let blocker = slot.map(|w| w as &dyn Blocker as *const dyn Blocker);
+    // SAFETY: both live in the slot, alive and ours while it is current.
+    unsafe {
+        crate::job::set_current_cache(cache);
+        set_blocker(blocker);
+    }
     CURRENT.with(|c| c.replace(local))
 }
 
@@ -63,20 +103,10 @@ pub(crate) fn set_current(local: *const WorkerLocal) -> *const WorkerLocal {
 /// # Ok::<(), spindle::Error>(())
 /// ```
 pub fn worker_index() -> Option<usize> {
-    let cur = current();
-    // SAFETY: as in `with_current_cache`.
-    let local = unsafe { cur.as_ref() }?;
-    (local.index < local.registry().num_workers()).then_some(local.index)
-}
-
-/// Runs `f` with the current slot's job cache, if the thread runs a slot.
-#[inline]
-pub(crate) fn with_current_cache<R>(f: impl FnOnce(&JobCache) -> R) -> Option<R> {
-    let cur = current();
-    // SAFETY: `CURRENT` is non-null only while the `WorkerLocal` it points to
-    // is alive and run by this thread (set by `run_worker` and the
-    // participant guard, cleared before the value goes away).
-    (!cur.is_null()).then(|| f(unsafe { &(*cur).cache }))
+    with_current(|w| {
+        let w = w?;
+        (w.index < w.registry().num_workers()).then_some(w.index)
+    })
 }
 
 /// Every 64th look for work checks the injector first (fairness tick).
@@ -89,38 +119,39 @@ pub(crate) struct WorkerLocal {
     deque: deque::Worker<JobHeader>,
     /// The `High` and `Low` deques (`deque` is the `Normal` one).
     class_deques: [deque::Worker<JobHeader>; 2],
-    /// The running context's private stack of `join` second halves. Each
-    /// context (the root, every pooled fiber) has its own, because a
-    /// suspended fiber's active joins must not interleave with those of the
-    /// contexts that run meanwhile: a switch saves the running context's
-    /// entries to `saved_privates` and restores the next one's, so `join`
-    /// keeps finding its stack at a fixed offset in the slot.
-    private: PrivateStack,
-    /// `[0]` the root's, `[i]` pooled fiber `i`'s entries while it is not
-    /// running. Empty without fibers.
-    saved_privates: Box<[PrivateStack]>,
+    /// The second halves of the running context's active `join`s, not yet
+    /// on `deque` (see `queue/hidden.rs`). A context that switches away
+    /// first promotes all of its own, so they never mix with another
+    /// context's.
+    hidden: hidden::Owner,
     pub(crate) cache: JobCache,
-    parker: *const Parker,
     counters: *const SlotCounters,
     rng: XorShift,
     tick: Cell<u32>,
     /// Jobs running nested in this slot's helping waits, on this context
-    /// (see `wait.rs`, `DEEP_HELP`).
+    /// (a fallback stack budget where the stack's bounds are unknown).
     help_depth: Cell<u32>,
+    /// The root context's stack, `(lowest address, size)`, if known: set
+    /// by the thread that runs the slot (see `set_root_stack`).
+    root_stack: Cell<Option<(usize, usize)>>,
     /// After a task yielded (see `push_behind`): how many local picks
     /// still take the deque's oldest job instead of its newest.
     fifo_left: Cell<usize>,
-    /// This slot's fibers, if it has any (worker slots of a pool built
-    /// with fibers, on a target with a context switch). They live in the
-    /// registry, which outlives the slot.
+    /// This slot's fibers, if it has any (a pool built with fibers, on a
+    /// target with a context switch). They live in the registry, which
+    /// outlives the slot.
     fibers: Option<NonNull<SlotFibers>>,
     /// The running context (the root at first); `None` without fibers.
     current: Cell<Option<FiberRef>>,
-    /// Pooled fibers not in use.
+    /// Pooled fibers made and not in use.
     free: RefCell<Vec<FiberRef>>,
+    /// Pooled fibers made so far (free or not).
+    made: Cell<usize>,
+    /// The most pooled fibers this slot makes: its cap, or fewer once the
+    /// system refused a stack.
+    fiber_cap: Cell<usize>,
     /// Ready fibers, oldest first: the owner's own requeues (yields) and
-    /// the fibers it moved here from the slot's shared queue. Never
-    /// allocates after construction (capacity: every context once).
+    /// the fibers it moved here from the slot's shared queue.
     ready_local: RefCell<VecDeque<FiberRef>>,
     /// A fiber that switched away for good, returned to `free` by the
     /// context it switched to (see `fibers.rs`).
@@ -131,56 +162,56 @@ pub(crate) struct WorkerLocal {
 }
 
 // SAFETY: a `WorkerLocal` is handed to its thread once (workers) or passed
-// under the participant lock (the participant slot); it is used by one
-// thread at a time. Its raw pointers point into the registry, which
-// outlives it.
+// under the participant lock (the participant slot, only while none of
+// its fibers is suspended); it is used by one thread at a time. Its raw
+// pointers point into the registry, which outlives it.
 unsafe impl Send for WorkerLocal {}
 
 impl WorkerLocal {
     /// # Safety
     ///
     /// `registry` must outlive the result; `index` names the slot whose
-    /// deque `deque` is, and `cache` must be that slot's only local cache;
-    /// `fibers`, if any, are that slot's (living in the registry), and the
-    /// result must then run only on one thread for its whole life.
+    /// deques `deque`, `class_deques` and `hidden` are, and `cache` must be
+    /// that slot's only local cache; `fibers`, if any, are that slot's
+    /// (living in the registry), and while any of them is suspended the
+    /// result must stay on the thread that runs it.
     pub(crate) unsafe fn new(
         registry: &Registry,
         index: usize,
         deque: deque::Worker<JobHeader>,
         class_deques: [deque::Worker<JobHeader>; 2],
+        hidden: hidden::Owner,
         cache: JobCache,
         fibers: Option<&SlotFibers>,
     ) -> Self {
-        let contexts = fibers.map_or(0, |f| 1 + f.pooled_count());
-        let saved_privates = (0..contexts).map(|_| PrivateStack::new()).collect();
         Self {
             fibers: fibers.map(NonNull::from),
             current: Cell::new(fibers.map(SlotFibers::root)),
-            free: RefCell::new(fibers.map(|f| f.pooled().collect()).unwrap_or_default()),
-            ready_local: RefCell::new(VecDeque::with_capacity(contexts)),
+            free: RefCell::new(Vec::new()),
+            made: Cell::new(0),
+            fiber_cap: Cell::new(fibers.map_or(0, SlotFibers::cap)),
+            ready_local: RefCell::new(VecDeque::new()),
             pending_free: Cell::new(None),
             yield_pass: Cell::new(false),
             index,
             registry: NonNull::from(registry),
             deque,
             class_deques,
-            private: PrivateStack::new(),
-            saved_privates,
+            hidden,
             cache,
-            parker: &**registry.sleep.parker(index),
             counters: registry.counters(index),
             rng: XorShift::new(index as u64 + 1),
             tick: Cell::new(0),
             fifo_left: Cell::new(0),
             help_depth: Cell::new(0),
+            root_stack: Cell::new(None),
         }
     }
 
-    /// On a switch from context `from` to context `to` (fiber ids, 0 the
-    /// root): keeps `from`'s private entries aside and brings back `to`'s.
-    pub(crate) fn swap_private(&self, from: u32, to: u32) {
-        self.saved_privates[from as usize].copy_from(&self.private);
-        self.private.copy_from(&self.saved_privates[to as usize]);
+    /// Records the root context's stack: the calling thread's (the one
+    /// that runs the slot now).
+    pub(crate) fn set_root_stack(&self) {
+        self.root_stack.set(crate::util::stack::thread_stack());
     }
 
     #[inline(always)]
@@ -311,16 +342,22 @@ impl WorkerLocal {
         registry.sleep.notify_work(moved + 1);
     }
 
-    /// Moves the oldest private job (the largest piece of work) to the
-    /// deque, where thieves can take it.
+    /// Moves the oldest hidden job (the largest piece of work) to the
+    /// deque, where thieves can take it cheaply.
     #[inline(never)]
     fn promote(&self) {
-        if let Some(job) = self.private.take_oldest() {
-            // SAFETY: the private stack holds only `join` stack jobs, which
-            // this slot's thread waits for (see `private.rs`), in no queue;
-            // our parker lives in the registry, which outlives every thread
-            // that can run them.
-            unsafe { crate::job::publish_waiter(job, self.parker) };
+        if let Some(job) = self.hidden.take_oldest() {
+            self.push_public(job);
+        }
+    }
+
+    /// Moves every hidden job to the deque, oldest first: before the
+    /// running context switches away, so that its joins' halves are
+    /// neither stuck behind its suspension nor mixed with the next
+    /// context's (see `queue/hidden.rs`).
+    #[inline]
+    pub(crate) fn promote_all(&self) {
+        while let Some(job) = self.hidden.take_oldest() {
             self.push_public(job);
         }
     }
@@ -332,13 +369,33 @@ impl WorkerLocal {
     /// through the deque's fenced pop. A thread that starts searching or
     /// goes to sleep changes the sleep state, so the next fork here sees it
     /// and promotes (waking a sleeper through `push_public`).
+    /// A worker that never forks again is covered by hidden steals
+    /// (`queue/hidden.rs`).
     #[inline(always)]
     fn promote_if_starved(&self) {
         // Cheapest test first: while every thread is busy, the deque's
         // ends are never read.
-        if self.private.has_private() && self.registry().sleep.wants_work() && self.deque.is_empty()
+        if self.registry().sleep.wants_work() && self.deque.is_empty() && self.hidden.has_entries()
         {
             self.promote();
+        }
+    }
+
+    /// Before this thread parks without running its own queues (a lock
+    /// wait, a wait too deep to help, a participant finishing its fibers):
+    /// makes what it holds reachable by others. Its hidden join halves go
+    /// to its deque, and if its deques hold work, a sleeper is woken for
+    /// it: the sleep protocol's lazy notification counts on an owner that
+    /// runs its own deque before it sleeps, which this one will not.
+    #[cold]
+    pub(crate) fn expose_before_parking(&self) {
+        self.promote_all();
+        let queued: usize = [Priority::High, Priority::Normal, Priority::Low]
+            .into_iter()
+            .map(|c| self.class_deque(c).len())
+            .sum();
+        if queued > 0 {
+            self.registry().sleep.notify_work(queued);
         }
     }
 
@@ -350,7 +407,7 @@ impl WorkerLocal {
     /// Moves whatever is left in this slot's deque to the injector; the
     /// participant slot does this when its borrowing thread leaves.
     pub(crate) fn flush_to_injector(&self) {
-        debug_assert!(self.private.is_empty());
+        debug_assert!(self.hidden.is_empty());
         let mut batch = Vec::new();
         for class in [Priority::High, Priority::Normal, Priority::Low] {
             self.class_deque(class).drain_oldest(usize::MAX, &mut batch);

@@ -1,55 +1,65 @@
-//! Waiting without blocking a thread: run other jobs until the latch is
-//! set, sleep only when there is nothing to run.
+//! Waiting without blocking a thread: suspend the running context if a
+//! fiber can take over, else run other jobs on this stack while it has
+//! room, else sleep until the wait is over or a fiber is ready.
 
 use super::WorkerLocal;
-use crate::latch::Latch;
+use crate::sync::block::{Blocker, Help};
+use crate::sync::wait_cell::WaitCell;
+use crate::util::stack::approximate_sp;
 use crate::util::Backoff;
-use std::time::{Duration, Instant};
 
-/// How many jobs a slot may run nested inside its waits (each help runs a
-/// job on top of the waiting frame) before a wait prefers its own work.
-/// Past it, a wait takes only jobs from this slot's own deques and
-/// mailbox (work its own frames queued, or work only it may run) until it
-/// has found nothing there for `DEEP_GRACE`; then it looks everywhere
-/// again, so no job is ever left waiting for it. Without this, waits that
-/// cannot run what they wait for (a `join_with` half bound to another
-/// worker) took unrelated work at every level and overflowed the stack.
-/// Fibers avoid the nesting altogether: a wait suspends instead.
-const DEEP_HELP: u32 = 64;
-const DEEP_GRACE: Duration = Duration::from_millis(1);
+/// Where a context's stack bounds are unknown (a thread whose system does
+/// not say), how many jobs a wait may run nested on it.
+const HELP_DEPTH_UNKNOWN: u32 = 64;
+/// Room a helping wait leaves free below itself, at least: the job it
+/// runs needs stack too.
+const HELP_RESERVE_MIN: usize = 64 * 1024;
+/// ... and at most (a quarter of the stack in between).
+const HELP_RESERVE_MAX: usize = 1024 * 1024;
+
+/// The room a helping wait keeps free on a stack of `size` bytes.
+fn help_reserve(size: usize) -> usize {
+    (size / 4).clamp(HELP_RESERVE_MIN, HELP_RESERVE_MAX)
+}
 
 impl WorkerLocal {
-    /// Returns once `latch` is set, running other jobs meanwhile.
+    /// Returns once `cell` is set, running other jobs meanwhile.
     #[inline]
-    pub(crate) fn wait_until<L: Latch + ?Sized>(&self, latch: &L) {
-        if !latch.probe() {
-            self.wait_until_cold(latch);
+    pub(crate) fn wait_until(&self, cell: &WaitCell) {
+        if !cell.probe() {
+            self.wait_until_cold(cell);
         }
     }
 
-    /// With fibers, the running context suspends until the latch is set
-    /// (see `fibers.rs`). Without (or with every fiber in use), the thread
-    /// runs other jobs on this stack until it is, and sleeps when there is
-    /// nothing to run; it switches to suspending as soon as a fiber is
-    /// ready or free again.
+    /// True if the running context's stack has room to run one more job
+    /// on top of a waiting frame: more than a reserve left (a quarter of
+    /// the stack, within 64 KiB..1 MiB), or, where the stack's bounds are
+    /// unknown, fewer than `HELP_DEPTH_UNKNOWN` jobs nested so far.
+    fn stack_has_room(&self) -> bool {
+        let bounds = match self.current_stack() {
+            Some(b) => b,
+            None => return self.help_depth.get() < HELP_DEPTH_UNKNOWN,
+        };
+        let (low, size) = bounds;
+        approximate_sp().saturating_sub(low) > help_reserve(size)
+    }
+
+    /// The wait itself (see the module docs). A wait that can neither
+    /// suspend nor help parks: only where every fiber is in use (or there
+    /// are none) *and* the stack is deep, and then other threads run the
+    /// work; the wait returns once its cell is set.
     #[cold]
     #[inline(never)]
-    fn wait_until_cold<L: Latch + ?Sized>(&self, latch: &L) {
-        if self.has_fibers() {
-            if self.suspend_until(latch) {
-                return;
-            }
-            self.counters().fiber_fallbacks.bump();
-        }
+    fn wait_until_cold(&self, cell: &WaitCell) {
         let registry = self.registry();
         let sleep = &registry.sleep;
         let mut searching = false;
         let mut backoff = Backoff::new();
-        let mut deep_since = None;
-        while !latch.probe() {
+        let mut fell_back = false;
+        while !cell.probe() {
             if registry.main_jobs.pending_here() {
                 if searching {
-                    sleep.stop_searching(false);
+                    sleep.stop_searching_idle(|| registry.has_work());
                     searching = false;
                 }
                 registry.run_main_jobs_here();
@@ -58,32 +68,29 @@ impl WorkerLocal {
             }
             if self.can_switch() {
                 if searching {
-                    sleep.stop_searching(false);
+                    sleep.stop_searching_idle(|| registry.has_work());
                     searching = false;
                 }
-                if self.suspend_until(latch) {
+                if self.suspend_until(cell) {
                     break;
                 }
             }
-            // Deep in nested helps, look at this slot's own work only,
-            // for a while (see `DEEP_HELP`).
-            let own_only = self.help_depth.get() >= DEEP_HELP
-                && deep_since.get_or_insert_with(Instant::now).elapsed() < DEEP_GRACE;
-            let job = if own_only {
-                self.find_own()
-            } else {
+            if self.has_fibers() && !fell_back {
+                self.counters().fiber_fallbacks.bump();
+                fell_back = true;
+            }
+            let room = self.stack_has_room();
+            let job = if room {
                 self.find_local().or_else(|| self.find_remote())
+            } else {
+                None
             };
             if let Some(job) = job {
                 if searching {
                     sleep.stop_searching(true);
                     searching = false;
                 }
-                let depth = self.help_depth.get();
-                self.help_depth.set(depth + 1);
-                self.execute(job);
-                self.help_depth.set(depth);
-                deep_since = None;
+                self.run_nested(job);
                 backoff.reset();
                 continue;
             }
@@ -97,12 +104,25 @@ impl WorkerLocal {
                 backoff.snooze();
                 continue;
             }
+            // Before sleeping: work another worker keeps hidden.
+            if room {
+                if let Some(job) = self.steal_hidden() {
+                    sleep.stop_searching(true);
+                    searching = false;
+                    self.run_nested(job);
+                    backoff.reset();
+                    continue;
+                }
+            }
+            if !room {
+                self.expose_before_parking();
+            }
             let parker = sleep.parker(self.index);
-            if latch.prepare_sleep(parker) {
+            if cell.prepare_sleep(parker) {
                 self.counters().parks.bump();
                 sleep.sleep(self.index, || {
-                    latch.probe()
-                        || registry.has_work_for(self.index)
+                    cell.probe()
+                        || (room && registry.has_work_for(self.index))
                         || self.can_switch()
                         || registry.main_jobs.pending_here()
                 });
@@ -110,7 +130,27 @@ impl WorkerLocal {
             backoff.reset();
         }
         if searching {
-            sleep.stop_searching(false);
+            sleep.stop_searching_idle(|| registry.has_work());
+        }
+    }
+
+    /// Runs a job on top of a waiting frame, counting the depth.
+    fn run_nested(&self, job: crate::job::JobRef) {
+        let depth = self.help_depth.get();
+        self.help_depth.set(depth + 1);
+        self.execute(job);
+        self.help_depth.set(depth);
+    }
+}
+
+/// How sync primitives ([`Event`](crate::Event), [`Mutex`](crate::Mutex))
+/// wait on a thread that runs this slot: as a `join` does, or, for a lock,
+/// without running other jobs on the waiting stack.
+impl Blocker for WorkerLocal {
+    fn block(&self, cell: &WaitCell, help: Help) {
+        match help {
+            Help::Allowed => self.wait_until(cell),
+            Help::Forbidden => self.wait_without_helping(cell),
         }
     }
 }

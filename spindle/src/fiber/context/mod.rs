@@ -17,8 +17,10 @@ mod none;
 #[cfg(not(spindle_fibers))]
 pub(crate) use none::{init, switch};
 
-/// True where this crate has a context switch (and fiber stacks).
-pub(crate) const SUPPORTED: bool = cfg!(spindle_fibers);
+/// True where this crate has a context switch (and fiber stacks). Not
+/// under Miri, which cannot run the switch's assembly: pools there have
+/// no fibers, and waits take the fallback path.
+pub(crate) const SUPPORTED: bool = cfg!(all(spindle_fibers, not(miri)));
 
 // Not under Miri: it cannot run the context switch's assembly.
 #[cfg(all(test, not(loom), not(miri), spindle_fibers))]

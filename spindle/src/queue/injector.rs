@@ -9,8 +9,8 @@
 
 use std::collections::VecDeque;
 
+use crate::facade::{AtomicUsize, Mutex, Ordering};
 use crate::job::{JobRef, Priority};
-use crate::sync::{AtomicUsize, Mutex, Ordering};
 use crate::util::CachePadded;
 
 pub(crate) struct Injector {
@@ -82,8 +82,8 @@ impl Injector {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
+    use crate::facade::Arc;
     use crate::job::{JobHeader, Priority};
-    use crate::sync::Arc;
     use core::ptr::NonNull;
     use loom::thread;
 
@@ -175,9 +175,9 @@ mod loom_tests {
             let headers: Arc<Vec<JobHeader>> =
                 Arc::new((0..2).map(|_| JobHeader::new(nothing)).collect());
             let inj = Arc::new(Injector::new());
-            let done: Arc<Vec<crate::sync::AtomicBool>> = Arc::new(
+            let done: Arc<Vec<crate::facade::AtomicBool>> = Arc::new(
                 (0..2)
-                    .map(|_| crate::sync::AtomicBool::new(false))
+                    .map(|_| crate::facade::AtomicBool::new(false))
                     .collect(),
             );
             let producers: Vec<_> = (0..2)

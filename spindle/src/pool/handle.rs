@@ -4,15 +4,14 @@
 use core::ptr::NonNull;
 use std::sync::OnceLock;
 
-use crate::builder::Builder;
 use crate::error::Error;
+use crate::facade::{thread, Arc};
 use crate::job::StackJob;
-use crate::latch::Latch;
 use crate::options::Options;
-use crate::registry::Registry;
-use crate::sleep::thread_parker;
-use crate::stats::Stats;
-use crate::sync::{thread, Arc};
+use crate::pool::builder::Builder;
+use crate::pool::registry::Registry;
+use crate::pool::stats::Stats;
+use crate::sync::block::{block, Help};
 use crate::worker::{self, WorkerLocal};
 
 /// A work-stealing pool of worker threads.
@@ -140,24 +139,25 @@ impl Pool {
         Ok(self.in_worker(|w| w.join_placed(a, b, placement)))
     }
 
-    /// Enters the pool: on a worker of this pool, `op` runs right here;
-    /// from outside, on the participant slot, or on a worker if another
-    /// thread holds that slot.
+    /// Enters the pool: on a slot of this pool, `op` runs right here. From
+    /// a slot of another pool, `op` is handed to this pool and the caller
+    /// waits for it while it keeps serving its own pool (it suspends its
+    /// fiber, or runs its own pool's jobs): a thread of one pool never
+    /// becomes another's, so pools that call into each other cannot
+    /// deadlock. From outside every pool, the caller takes this pool's
+    /// participant slot and runs `op` there, or, if another thread holds
+    /// that slot, hands `op` to a worker and sleeps.
     #[inline]
     pub(crate) fn in_worker<OP, R>(&self, op: OP) -> R
     where
         OP: FnOnce(&WorkerLocal) -> R + Send,
         R: Send,
     {
-        let cur = worker::current();
-        if !cur.is_null() {
-            // SAFETY: `CURRENT` points to a live slot run by this thread.
-            let w = unsafe { &*cur };
-            if core::ptr::eq(w.registry(), &*self.registry) {
-                return op(w);
-            }
-        }
-        self.in_worker_cold(op)
+        worker::with_current(|w| match w {
+            Some(w) if core::ptr::eq(w.registry(), &*self.registry) => op(w),
+            Some(w) => self.in_worker_cross(w, op),
+            None => self.in_worker_cold(op),
+        })
     }
 
     #[cold]
@@ -171,20 +171,37 @@ impl Pool {
                 let guard = Participant::enter(&self.registry, local);
                 op(guard.local())
             }
-            None => self.run_on_worker(op),
+            None => self.run_on_worker(op, None),
         }
     }
 
+    /// `in_worker` from `current`, a slot of another pool.
+    #[cold]
+    fn in_worker_cross<OP, R>(&self, current: &WorkerLocal, op: OP) -> R
+    where
+        OP: FnOnce(&WorkerLocal) -> R + Send,
+        R: Send,
+    {
+        self.run_on_worker(op, Some(current))
+    }
+
     /// Runs `f` on this thread with a slot of this pool: the caller's own if
-    /// it is a worker here, else the participant slot if free (`None` if
-    /// another thread holds it).
+    /// it runs one here; else, from outside every pool, the participant
+    /// slot if it is free. `None` if another thread holds that slot, or if
+    /// the caller runs a slot of another pool (it keeps that one).
     pub(crate) fn with_local<R>(&self, f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
-        // SAFETY: `CURRENT` points to a live slot run by this thread.
-        if let Some(w) = unsafe { worker::current().as_ref() } {
-            if core::ptr::eq(w.registry(), &*self.registry) {
-                return f(Some(w));
+        let mut f = Some(f);
+        let ran = worker::with_current(|w| match w {
+            Some(w) if core::ptr::eq(w.registry(), &*self.registry) => {
+                Some((f.take().expect("called once"))(Some(w)))
             }
+            Some(_) => Some((f.take().expect("called once"))(None)),
+            None => None,
+        });
+        if let Some(r) = ran {
+            return r;
         }
+        let f = f.take().expect("called once");
         match self.registry.claim_participant() {
             Some(local) => {
                 let guard = Participant::enter(&self.registry, local);
@@ -194,40 +211,40 @@ impl Pool {
         }
     }
 
-    /// Hands `op` to a worker through the injector and blocks until it
-    /// returns: for a second outside thread while the participant slot is
-    /// taken, or a worker of another pool.
-    fn run_on_worker<OP, R>(&self, op: OP) -> R
+    /// Hands `op` to this pool through the injector and waits until it
+    /// returns: on `waiter`, a slot of another pool, which goes on serving
+    /// that pool meanwhile; or, with no slot (an outside thread while the
+    /// participant slot is taken), by sleeping.
+    fn run_on_worker<OP, R>(&self, op: OP, waiter: Option<&WorkerLocal>) -> R
     where
         OP: FnOnce(&WorkerLocal) -> R + Send,
         R: Send,
     {
-        let parker = thread_parker();
+        let registry = &*self.registry;
         let op = || {
-            let cur = worker::current();
-            // SAFETY: injected jobs run only on this pool's slots, whose
-            // thread has `CURRENT` set for the duration.
-            op(unsafe { &*cur })
+            worker::with_current_in(registry, |w| {
+                // Injected jobs run only on this pool's slots.
+                op(w.expect("spindle: an injected job ran outside its pool"))
+            })
         };
         let job = StackJob::new(op);
-        // SAFETY: we block below until the latch is set, so `job` outlives
+        // SAFETY: we wait below until the cell is set, so `job` outlives
         // its execution.
         let job_ref = unsafe { job.as_job_ref() };
-        // SAFETY: not queued yet; thread parkers are never freed.
-        unsafe { crate::job::publish_waiter(job_ref, parker) };
-        self.registry.inject(job_ref);
-        while !job.latch().probe() {
-            if job.set_sleeping() {
-                parker.park();
-            }
+        registry.inject(job_ref);
+        match waiter {
+            Some(w) => w.wait_until(job.cell()),
+            None => block(job.cell(), Help::Allowed),
         }
         job.into_result()
     }
 }
 
 /// An outside thread's hold on the participant slot. While it lives, the
-/// thread's `CURRENT` is the slot; on drop (also when unwinding) the slot's
-/// leftover public jobs move to the injector and the slot is given back.
+/// thread's `CURRENT` is the slot; on drop (also when unwinding) the jobs
+/// this thread left suspended on the slot's fibers are finished here, the
+/// slot's leftover public jobs move to the injector, and the slot is given
+/// back.
 ///
 /// The slot is held as a raw pointer (from `Box::leak`), not a `Box`:
 /// `CURRENT` and the `&WorkerLocal`s handed out alias it, and moving a
@@ -241,8 +258,17 @@ struct Participant<'a> {
 
 impl<'a> Participant<'a> {
     fn enter(registry: &'a Registry, local: Box<WorkerLocal>) -> Self {
+        local.set_root_stack();
+        #[cfg(spindle_fibers)]
+        if local.has_fibers() {
+            // A fiber stack overflow is reported from the signal handler,
+            // which needs a stack of its own on this thread too.
+            crate::fiber::guard::ensure_altstack();
+        }
         let local = NonNull::from(Box::leak(local));
-        let prev = worker::set_current(local.as_ptr());
+        // SAFETY: the slot lives (leaked) until `drop`, which makes the
+        // previous slot current again first; only this thread runs it.
+        let prev = unsafe { worker::set_current(local.as_ptr()) };
         Self {
             registry,
             local,
@@ -259,8 +285,13 @@ impl<'a> Participant<'a> {
 
 impl Drop for Participant<'_> {
     fn drop(&mut self) {
+        // The slot's fibers suspended by this thread must finish here
+        // before the slot may pass to another thread.
+        self.local().drain_fibers();
         self.local().flush_to_injector();
-        worker::set_current(self.prev);
+        // SAFETY: `prev` was current before `enter` and is alive again
+        // (we only ever nest inside it).
+        unsafe { worker::set_current(self.prev) };
         // SAFETY: from `Box::leak` in `enter`, reclaimed once, here; the
         // references handed out by `local` ended with the guard's borrows,
         // and `CURRENT` no longer points to it.
@@ -279,13 +310,14 @@ impl Drop for Pool {
     /// returns, and they finish shutdown on their own.
     fn drop(&mut self) {
         self.registry.terminate();
-        // SAFETY: `CURRENT` points to a live slot run by this thread.
-        if let Some(w) = unsafe { worker::current().as_ref() } {
-            if core::ptr::eq(w.registry(), &*self.registry) && w.index() < self.num_workers() {
-                // Detach: dropping a `JoinHandle` does not join.
-                self.threads.clear();
-                return;
-            }
+        let num_workers = self.num_workers();
+        let on_own_worker = worker::with_current_in(&self.registry, |w| {
+            w.is_some_and(|w| w.index() < num_workers)
+        });
+        if on_own_worker {
+            // Detach: dropping a `JoinHandle` does not join.
+            self.threads.clear();
+            return;
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
@@ -333,10 +365,10 @@ where
     OP: FnOnce(&WorkerLocal) -> R + Send,
     R: Send,
 {
-    let cur = worker::current();
-    if !cur.is_null() {
-        // SAFETY: `CURRENT` points to a live slot run by this thread.
-        return op(unsafe { &*cur });
+    let mut op = Some(op);
+    let ran = worker::with_current(|w| w.map(|w| (op.take().expect("called once"))(w)));
+    match ran {
+        Some(r) => r,
+        None => global().in_worker(op.take().expect("called once")),
     }
-    global().in_worker(op)
 }

@@ -1,12 +1,9 @@
 //! `Event`: a flag that jobs, fibers and threads wait on.
 
-use core::cell::Cell;
-
-use crate::fiber::{FiberRef, Waiter};
-use crate::latch::Latch;
-use crate::sleep::Parker;
-use crate::sync::{Arc, AtomicBool, Ordering};
-use crate::wait_queue::{wait_on, WaitQueue};
+use super::block::{block, Help};
+use super::wait_cell::WaitCell;
+use super::wait_list::{new_token, WaitList};
+use crate::facade::{AtomicBool, Ordering};
 
 /// A signal that waiters block on until it is set.
 ///
@@ -42,7 +39,7 @@ pub struct Event {
     /// the queue's lock; read without it on the fast path.
     set: AtomicBool,
     manual: bool,
-    waiters: WaitQueue,
+    waiters: WaitList,
 }
 
 impl Event {
@@ -60,7 +57,7 @@ impl Event {
         Self {
             set: AtomicBool::new(false),
             manual,
-            waiters: WaitQueue::default(),
+            waiters: WaitList::default(),
         }
     }
 
@@ -77,20 +74,19 @@ impl Event {
     /// Sets the event: releases every waiter (manual) or the oldest one
     /// (auto; if none waits, the next `wait` returns at once).
     pub fn set(&self) {
-        let mut granted = Vec::new();
-        {
+        let granted = {
             let mut q = self.waiters.lock();
             if self.manual {
                 self.set.store(true, Ordering::Release);
-                while let Some(w) = q.grant_one() {
-                    granted.push(w);
-                }
-            } else if let Some(w) = q.grant_one() {
-                granted.push(w);
+                q.take_all()
             } else {
-                self.set.store(true, Ordering::Release);
+                let one = q.grant_one();
+                if one.is_none() {
+                    self.set.store(true, Ordering::Release);
+                }
+                one.into_iter().collect()
             }
-        }
+        };
         for w in granted {
             w.wake();
         }
@@ -120,12 +116,18 @@ impl Event {
         if self.try_wait() {
             return;
         }
-        let wait = EventWait {
-            event: self,
-            done: AtomicBool::new(false),
-            queued: Cell::new(false),
-        };
-        wait_on(&wait, true);
+        let cell = WaitCell::new();
+        {
+            let mut q = self.waiters.lock();
+            // Under the lock: a `set` either happened before (we take its
+            // signal here) or comes after and finds us listed.
+            if self.try_wait() {
+                return;
+            }
+            q.push_cell(&cell);
+        }
+        // Listed: we return only once a `set` granted us (the cell is set).
+        block(&cell, Help::Allowed);
     }
 
     /// Waits for the event in async code: the future is ready once the
@@ -150,30 +152,9 @@ impl Event {
     pub fn wait_async(&self) -> EventFuture<'_> {
         EventFuture {
             event: self,
-            done: AtomicBool::new(false),
-            queued: Cell::new(false),
-            finished: Cell::new(false),
-            _pinned: core::marker::PhantomPinned,
+            token: 0,
+            finished: false,
         }
-    }
-
-    /// Registers `waiter` unless the event can be taken now (then takes it
-    /// and returns false).
-    fn register(&self, w: &EventWait<'_>, waiter: impl FnOnce() -> Waiter) -> bool {
-        let mut q = self.waiters.lock();
-        if w.queued.get() {
-            // Queued before (a thread that slept and woke spuriously, or
-            // that now suspends its fiber instead): still queued, or
-            // granted meanwhile.
-            return q.requeue(&w.done, waiter());
-        }
-        if self.try_wait() {
-            w.done.store(true, Ordering::Relaxed);
-            return false;
-        }
-        q.push(waiter(), &w.done);
-        w.queued.set(true);
-        true
     }
 }
 
@@ -197,45 +178,40 @@ impl core::fmt::Debug for Event {
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventFuture<'a> {
     event: &'a Event,
-    /// Stored true by the `set` that granted us. The queue points at it,
-    /// so the future must not move once queued (it is `!Unpin`, and its
-    /// drop leaves the queue first).
-    done: AtomicBool,
-    queued: Cell<bool>,
+    /// Its entry in the event's list (0: not listed yet): still listed
+    /// means waiting, gone means a `set` granted it.
+    token: usize,
     /// The future returned `Ready`.
-    finished: Cell<bool>,
-    _pinned: core::marker::PhantomPinned,
+    finished: bool,
 }
 
 impl core::future::Future for EventFuture<'_> {
     type Output = ();
 
     fn poll(
-        self: core::pin::Pin<&mut Self>,
+        mut self: core::pin::Pin<&mut Self>,
         cx: &mut core::task::Context<'_>,
     ) -> core::task::Poll<()> {
-        let this = &*self;
-        if this.finished.get() {
+        let this = &mut *self;
+        if this.finished {
             // Polled again after `Ready`: it took its signal already.
             return core::task::Poll::Ready(());
         }
-        let ready = if this.done.load(Ordering::Acquire) {
-            true
-        } else {
+        let ready = {
             let mut q = this.event.waiters.lock();
-            if this.queued.get() {
-                // Still queued (with a fresh waker), or granted meanwhile.
-                !q.requeue(&this.done, Waiter::Task(cx.waker().clone()))
+            if this.token != 0 {
+                // Still listed (with this waker now), or granted meanwhile.
+                !q.refresh_task(this.token, cx.waker())
             } else if this.event.try_wait() {
                 true
             } else {
-                q.push(Waiter::Task(cx.waker().clone()), &this.done);
-                this.queued.set(true);
+                this.token = new_token();
+                q.push_task(this.token, cx.waker());
                 false
             }
         };
         if ready {
-            this.finished.set(true);
+            this.finished = true;
             core::task::Poll::Ready(())
         } else {
             core::task::Poll::Pending
@@ -245,10 +221,10 @@ impl core::future::Future for EventFuture<'_> {
 
 impl Drop for EventFuture<'_> {
     fn drop(&mut self) {
-        if !self.queued.get() || self.finished.get() {
+        if self.token == 0 || self.finished {
             return;
         }
-        let removed = self.event.waiters.lock().remove(&self.done);
+        let removed = self.event.waiters.lock().remove_task(self.token);
         if !removed && !self.event.manual {
             // Granted the signal of an auto-reset event, never taken:
             // pass it on.
@@ -260,36 +236,5 @@ impl Drop for EventFuture<'_> {
 impl core::fmt::Debug for EventFuture<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("EventFuture").finish_non_exhaustive()
-    }
-}
-
-/// One `wait` in progress, as a latch.
-struct EventWait<'a> {
-    event: &'a Event,
-    /// Stored true by the `set` that granted us (see `wait_queue`).
-    done: AtomicBool,
-    /// True once in the event's queue (owner only).
-    queued: Cell<bool>,
-}
-
-impl Latch for EventWait<'_> {
-    fn probe(&self) -> bool {
-        if self.done.load(Ordering::Acquire) {
-            return true;
-        }
-        // Not queued yet: the event may have been set meanwhile.
-        if !self.queued.get() && self.event.try_wait() {
-            self.done.store(true, Ordering::Relaxed);
-            return true;
-        }
-        false
-    }
-
-    fn prepare_sleep(&self, parker: &Arc<Parker>) -> bool {
-        self.event.register(self, || Waiter::Thread(parker.clone()))
-    }
-
-    fn prepare_fiber_wait(&self, fiber: FiberRef) -> bool {
-        self.event.register(self, || Waiter::Fiber(fiber))
     }
 }

@@ -46,7 +46,7 @@
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
-use crate::sync::{fence, Arc, AtomicPtr, AtomicUsize, Ordering};
+use crate::facade::{fence, Arc, AtomicPtr, AtomicUsize, Ordering};
 use crate::util::CachePadded;
 
 /// The largest capacity [`new`] accepts: 2^24 slots (128 MiB of ring).
@@ -196,6 +196,19 @@ impl<T> Worker<T> {
         fence(Ordering::Release);
         inner.bottom.store(b.wrapping_add(1), Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The newest item, without taking it (a thief may take it before a
+    /// following [`pop`](Worker::pop), which then gives `None`).
+    #[inline]
+    pub fn peek_newest(&self) -> Option<NonNull<T>> {
+        let inner = &*self.inner;
+        // Only this thread writes `bottom` and the slots.
+        let b = inner.bottom.load(Ordering::Relaxed);
+        if b.wrapping_sub(inner.top.load(Ordering::Relaxed)) as isize <= 0 {
+            return None;
+        }
+        NonNull::new(inner.slot(b.wrapping_sub(1)).load(Ordering::Relaxed))
     }
 
     /// Pops the newest item.

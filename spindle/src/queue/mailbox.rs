@@ -10,10 +10,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::affinity::WorkerSet;
+use crate::facade::{AtomicUsize, Ordering};
 use crate::job::JobRef;
 use crate::options::Priority;
-use crate::spin_lock::SpinLock;
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::spin_lock::SpinLock;
 use crate::util::CachePadded;
 
 /// How many entries of another worker's mailbox a helper looks at before
@@ -79,6 +79,23 @@ impl Mailbox {
         let e = q.remove(at).expect("position is in range");
         self.len.fetch_sub(1, Ordering::Relaxed);
         Some(e.job)
+    }
+
+    /// Takes `job` (of class `class`) out if it is still here: a `join`
+    /// whose half this is runs it itself. Looks from the newest end,
+    /// where a half its worker just queued is.
+    pub(crate) fn remove(&self, class: Priority, job: JobRef) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let mut q = self.queues.lock();
+        let q = &mut q[class as usize];
+        let Some(at) = q.iter().rposition(|e| e.job == job) else {
+            return false;
+        };
+        q.remove(at);
+        self.len.fetch_sub(1, Ordering::Relaxed);
+        true
     }
 
     /// Takes every job, oldest first, class by class (shutdown drain).

@@ -10,8 +10,8 @@
 //! job that was just pushed (a stale zero): it then finds it on its next
 //! pick, or in the sleep re-check, which looks at every queue.
 
+use crate::facade::{AtomicUsize, Ordering};
 use crate::options::Priority;
-use crate::sync::{AtomicUsize, Ordering};
 use crate::util::CachePadded;
 
 pub(crate) struct Pending {

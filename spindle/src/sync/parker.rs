@@ -1,7 +1,9 @@
 //! A parker with a wake-up token, so an unpark that comes before the park is
 //! not lost.
 
-use crate::sync::{Condvar, Mutex};
+#[cfg(not(loom))]
+use crate::facade::Arc;
+use crate::facade::{Condvar, Mutex};
 
 /// One thread's place to sleep.
 pub(crate) struct Parker {
@@ -36,41 +38,22 @@ impl Parker {
     }
 }
 
-/// Parkers of threads outside any pool that block on it, recycled.
-///
-/// A thread that hands a call to a worker sleeps on one of these. The
-/// worker unparks it *after* publishing the result, when the waiting thread
-/// may already have returned, and even exited: so these parkers are never
-/// freed. A thread takes one on first use and puts it back on a free list
-/// when it exits; at worst the next owner sees one spurious wake-up.
+/// The calling thread's own parker, for waits of threads that run no pool
+/// slot (a slot's thread parks on its slot's parker instead). An `Arc`: a
+/// [`WaitCell`](super::wait_cell::WaitCell) setter holds its own reference
+/// while it unparks, so the thread may finish meanwhile.
 #[cfg(not(loom))]
-pub(crate) fn thread_parker() -> &'static Parker {
-    use std::sync::Mutex as StdMutex;
-
-    static FREE: StdMutex<Vec<&'static Parker>> = StdMutex::new(Vec::new());
-
-    struct Lease(&'static Parker);
-    impl Drop for Lease {
-        fn drop(&mut self) {
-            FREE.lock().unwrap_or_else(|e| e.into_inner()).push(self.0);
-        }
+pub(crate) fn thread_parker() -> Arc<Parker> {
+    std::thread_local! {
+        static PARKER: Arc<Parker> = Arc::new(Parker::new());
     }
-
-    thread_local! {
-        static LEASE: Lease = Lease(
-            FREE.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop()
-                .unwrap_or_else(|| Box::leak(Box::new(Parker::new()))),
-        );
-    }
-    LEASE.with(|l| l.0)
+    PARKER.with(Arc::clone)
 }
 
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::sync::{Arc, AtomicBool, Ordering};
+    use crate::facade::{Arc, AtomicBool, Ordering};
     use loom::thread;
 
     /// An unpark that happened before the park is kept as the token: the

@@ -1,14 +1,13 @@
 //! `Mutex<T>`: a lock whose waiters suspend their fiber instead of
 //! blocking their worker.
 
-use core::cell::{Cell, UnsafeCell};
+use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 
-use crate::fiber::{FiberRef, Waiter};
-use crate::latch::Latch;
-use crate::sleep::Parker;
-use crate::sync::{Arc, AtomicBool, AtomicU8, Ordering};
-use crate::wait_queue::{wait_on, WaitQueue};
+use super::block::{block, Help};
+use super::wait_cell::WaitCell;
+use super::wait_list::WaitList;
+use crate::facade::{AtomicU8, Ordering};
 
 const UNLOCKED: u8 = 0;
 const LOCKED: u8 = 1;
@@ -48,7 +47,7 @@ const CONTENDED: u8 = 2;
 /// ```
 pub struct Mutex<T: ?Sized> {
     state: AtomicU8,
-    waiters: WaitQueue,
+    waiters: WaitList,
     data: UnsafeCell<T>,
 }
 
@@ -63,7 +62,7 @@ impl<T> Mutex<T> {
     pub fn new(value: T) -> Self {
         Self {
             state: AtomicU8::new(UNLOCKED),
-            waiters: WaitQueue::default(),
+            waiters: WaitList::default(),
             data: UnsafeCell::new(value),
         }
     }
@@ -103,45 +102,34 @@ impl<T: ?Sized> Mutex<T> {
 
     #[cold]
     fn lock_slow(&self) {
-        let wait = MutexWait {
-            mutex: self,
-            done: AtomicBool::new(false),
-            queued: Cell::new(false),
-        };
-        // `false`: never run other jobs while waiting for a lock, they
-        // could want it too (and would run on top of our frame).
-        wait_on(&wait, false);
-    }
-
-    /// Queues the waiter, unless the lock can be taken now (then takes it
-    /// and returns false).
-    fn register(&self, w: &MutexWait<'_, T>, waiter: impl FnOnce() -> Waiter) -> bool {
-        let mut q = self.waiters.lock();
-        if w.queued.get() {
-            return q.requeue(&w.done, waiter());
-        }
-        let mut s = self.state.load(Ordering::Relaxed);
-        loop {
-            let (new, acquire) = match s {
-                UNLOCKED => (LOCKED, true),
-                LOCKED => (CONTENDED, false),
-                _ => break,
-            };
-            match self
-                .state
-                .compare_exchange(s, new, Ordering::Acquire, Ordering::Relaxed)
-            {
-                Ok(_) if acquire => {
-                    w.done.store(true, Ordering::Relaxed);
-                    return false;
+        let cell = WaitCell::new();
+        {
+            let mut q = self.waiters.lock();
+            let mut s = self.state.load(Ordering::Relaxed);
+            loop {
+                let (new, acquire) = match s {
+                    UNLOCKED => (LOCKED, true),
+                    LOCKED => (CONTENDED, false),
+                    _ => break,
+                };
+                match self
+                    .state
+                    .compare_exchange(s, new, Ordering::Acquire, Ordering::Relaxed)
+                {
+                    Ok(_) if acquire => return,
+                    Ok(_) => break,
+                    Err(now) => s = now,
                 }
-                Ok(_) => break,
-                Err(now) => s = now,
             }
+            // CONTENDED: the unlock will hand the lock to the oldest
+            // waiter under the list's lock, so it finds us.
+            q.push_cell(&cell);
         }
-        q.push(waiter(), &w.done);
-        w.queued.set(true);
-        true
+        // Never run other jobs while waiting for a lock: they could want
+        // it too, and would run on top of our frame.
+        block(&cell, Help::Forbidden);
+        // Handed over: the unlock left the state locked for us, and its
+        // `Release` store (and the cell's) publishes the data.
     }
 
     fn unlock(&self) {
@@ -163,7 +151,7 @@ impl<T: ?Sized> Mutex<T> {
                 (Some(_), false) => CONTENDED,
             };
             // Release: our writes to `T` are visible to the next holder
-            // (who also acquires `done`, stored by `grant_one`).
+            // (who also acquires its cell's `DONE`, set by the wake).
             self.state.store(state, Ordering::Release);
             w
         };
@@ -215,40 +203,5 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         self.mutex.unlock();
-    }
-}
-
-/// One `lock` in progress, as a latch.
-struct MutexWait<'a, T: ?Sized> {
-    mutex: &'a Mutex<T>,
-    /// Stored true when the lock was handed to us (see `wait_queue`).
-    done: AtomicBool,
-    queued: Cell<bool>,
-}
-
-impl<T: ?Sized> Latch for MutexWait<'_, T> {
-    fn probe(&self) -> bool {
-        if self.done.load(Ordering::Acquire) {
-            return true;
-        }
-        if !self.queued.get()
-            && self
-                .mutex
-                .state
-                .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-        {
-            self.done.store(true, Ordering::Relaxed);
-            return true;
-        }
-        false
-    }
-
-    fn prepare_sleep(&self, parker: &Arc<Parker>) -> bool {
-        self.mutex.register(self, || Waiter::Thread(parker.clone()))
-    }
-
-    fn prepare_fiber_wait(&self, fiber: FiberRef) -> bool {
-        self.mutex.register(self, || Waiter::Fiber(fiber))
     }
 }

@@ -1,6 +1,6 @@
 //! Per-slot counters, kept by each slot's own thread and read by anyone.
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::facade::{AtomicU64, Ordering};
 
 /// One counter written by a single thread: an increment is a relaxed load
 /// and store, not a locked read-modify-write.

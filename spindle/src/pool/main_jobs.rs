@@ -11,9 +11,9 @@ use std::collections::VecDeque;
 use std::thread::ThreadId;
 
 use crate::error::Error;
+use crate::facade::{AtomicUsize, Mutex, Ordering};
+use crate::pool::registry::Registry;
 use crate::pool::Pool;
-use crate::registry::Registry;
-use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 type MainJob = Box<dyn FnOnce() + Send>;
 

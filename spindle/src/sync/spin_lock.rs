@@ -2,7 +2,7 @@
 
 use core::ops::{Deref, DerefMut};
 
-use crate::sync::{AtomicBool, Ordering, UnsafeCell};
+use crate::facade::{AtomicBool, Ordering, UnsafeCell};
 use crate::util::Backoff;
 
 /// A mutual-exclusion lock that spins (with exponential backoff, then

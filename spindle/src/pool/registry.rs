@@ -4,18 +4,19 @@
 use std::any::Any;
 
 use crate::affinity::AffinitySets;
-use crate::deque::Stealer;
 use crate::error::Error;
+use crate::facade::{Arc, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::fiber::SlotFibers;
-use crate::injector::Injector;
 use crate::job::{JobCacheHome, JobHeader, JobRef};
-use crate::mailbox::Mailbox;
-use crate::main_jobs::MainJobs;
 use crate::options::{Options, Priority};
-use crate::pending::Pending;
+use crate::pool::main_jobs::MainJobs;
+use crate::pool::stats::{SlotCounters, Stats};
+use crate::queue::deque::Stealer;
+use crate::queue::hidden;
+use crate::queue::injector::Injector;
+use crate::queue::mailbox::Mailbox;
+use crate::queue::pending::Pending;
 use crate::sleep::Sleep;
-use crate::stats::{SlotCounters, Stats};
-use crate::sync::{Arc, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::task::TaskList;
 use crate::unwind::{drop_payload, payload_message};
 use crate::util::CachePadded;
@@ -66,6 +67,8 @@ impl Placement {
 /// The shared half of one slot.
 pub(crate) struct SlotShared {
     pub(crate) stealer: Stealer<JobHeader>,
+    /// The thief's end of the slot's hidden join halves.
+    pub(crate) hidden: hidden::Thief,
     /// The slot's `High` and `Low` deques (`Normal` is `stealer`'s).
     pub(crate) class_stealers: [Stealer<JobHeader>; 2],
     /// Affine jobs this slot is home to.
@@ -107,7 +110,7 @@ pub(crate) struct Registry {
     participant: Mutex<Option<Box<WorkerLocal>>>,
     panic_handler: Option<PanicHandler>,
     num_workers: usize,
-    /// Fibers of each worker slot; empty if the pool has none. Boxed:
+    /// Fibers of each slot; empty if the pool has none. Boxed:
     /// every control block points at its `SlotFibers`, which must not move.
     #[allow(clippy::vec_box)]
     fibers: Vec<Box<SlotFibers>>,
@@ -139,10 +142,11 @@ impl Registry {
         }
     }
 
-    /// Gives worker slot `i` the fibers `fibers[i]`.
+    /// Gives slot `i` the fibers `fibers[i]` (every slot, the
+    /// participant's included, or none).
     #[allow(clippy::vec_box)] // see the field
     pub(crate) fn with_fibers(mut self, fibers: Vec<Box<SlotFibers>>) -> Self {
-        debug_assert!(fibers.is_empty() || fibers.len() == self.num_workers);
+        debug_assert!(fibers.is_empty() || fibers.len() == self.slots.len());
         self.fibers = fibers;
         self
     }
@@ -283,7 +287,7 @@ impl Registry {
             return self.exit_decided();
         }
         // Order the check after whatever this thread queued and ran.
-        crate::sync::fence(Ordering::SeqCst);
+        crate::facade::fence(Ordering::SeqCst);
         if self.has_work() {
             return false;
         }
@@ -391,7 +395,7 @@ impl Registry {
         // Pairs with the fence in an outside `schedule`'s `notify_work`
         // (push, fence, read `closed`): either it sees the list closed and
         // drains itself, or we see its job.
-        crate::sync::fence(Ordering::SeqCst);
+        crate::facade::fence(Ordering::SeqCst);
         loop {
             let mut jobs: Vec<JobRef> = self.injector.pop().into_iter().collect();
             if jobs.is_empty() {

@@ -2,15 +2,15 @@
 
 use std::any::Any;
 
-use crate::deque;
 use crate::error::Error;
+use crate::facade::{thread, Arc};
 use crate::fiber::SlotFibers;
 use crate::job::JobCacheHome;
-use crate::mailbox::Mailbox;
+use crate::pool::registry::{Registry, SlotShared};
+use crate::pool::stats::SlotCounters;
 use crate::pool::Pool;
-use crate::registry::{Registry, SlotShared};
-use crate::stats::SlotCounters;
-use crate::sync::{thread, Arc};
+use crate::queue::mailbox::Mailbox;
+use crate::queue::{deque, hidden};
 use crate::util::CachePadded;
 use crate::worker::{run_worker, WorkerLocal};
 
@@ -26,8 +26,12 @@ pub const MIN_STACK_SIZE: usize = 64 * 1024;
 /// waits runs other jobs on top of its own frames, so workers get more
 /// than Rust's 2 MiB default. Only the pages touched are committed.
 pub const DEFAULT_STACK_SIZE: usize = 8 * 1024 * 1024;
-/// The most fibers per worker.
+/// The most fibers per slot [`Builder::fibers`] accepts.
 pub const MAX_FIBERS: usize = 1 << 16;
+/// The default cap on fibers per slot (each worker, and the thread that
+/// waits on the pool from outside): made on demand, kept until the pool
+/// is dropped.
+pub const DEFAULT_FIBERS: usize = 1024;
 /// The default fiber stack: 1 MiB. A fiber that took over a worker runs
 /// every job the worker picks up until it is handed back, so it needs room
 /// for ordinary recursion; only the pages touched are committed.
@@ -61,7 +65,7 @@ pub struct Builder {
     job_capacity: usize,
     fibers: usize,
     fiber_stack_size: usize,
-    panic_handler: Option<crate::registry::PanicHandler>,
+    panic_handler: Option<crate::pool::registry::PanicHandler>,
     /// `None`: no pinning; `Some(None)`: the process's cores in order;
     /// `Some(Some(list))`: the user's cores.
     pin: Option<Option<Vec<usize>>>,
@@ -75,7 +79,7 @@ impl Default for Builder {
             stack_size: None,
             deque_capacity: 1024,
             job_capacity: 1024,
-            fibers: 0,
+            fibers: DEFAULT_FIBERS,
             fiber_stack_size: DEFAULT_FIBER_STACK_SIZE,
             panic_handler: None,
             pin: None,
@@ -124,23 +128,39 @@ impl Builder {
         self
     }
 
-    /// Fibers per worker (default 0: no fibers), at most [`MAX_FIBERS`].
+    /// The most fibers each slot makes: each worker, and the thread that
+    /// waits on the pool from outside (default [`DEFAULT_FIBERS`], 1024;
+    /// at most [`MAX_FIBERS`]; 0 turns fibers off).
     ///
     /// With fibers, a job that waits on unfinished work (a `join` whose
     /// other half was stolen, a [`Counter`](crate::Counter), the end of a
     /// scope, an [`Event`](crate::Event), a contended
-    /// [`Mutex`](crate::Mutex)) suspends: its worker switches to another
-    /// fiber and goes on running jobs, and the waiting job resumes, on the
-    /// same worker, when the thing it waits for is done. Without fibers
-    /// (or when all of a worker's fibers are suspended) a wait runs other
-    /// jobs on the waiting job's own stack instead; [`Stats`] counts those
-    /// fallbacks.
+    /// [`Mutex`](crate::Mutex), a task's `JoinHandle::join`) suspends: its
+    /// thread switches to another fiber and goes on running jobs, and the
+    /// waiting job resumes, on the same thread, when the thing it waits
+    /// for is done. So a wait never buries other work under its frame
+    /// (the deadlocks of helping waits: a lock held across nested work,
+    /// pools that wait on each other) and never grows a stack.
     ///
-    /// Stacks are mapped once, when the pool is built, with a guard page
-    /// below each: overflowing one aborts the process with a message that
-    /// names the fiber stack and its size. On targets without a context
-    /// switch (anything but x86_64 and aarch64 Unix) this setting is
-    /// accepted and ignored.
+    /// Fibers are made when a wait first needs one, not at build. Each
+    /// one maps [`fiber_stack_size`](Builder::fiber_stack_size) bytes
+    /// (default 1 MiB) plus a guard page; pages are committed only when
+    /// touched, so a fiber costs the pages its deepest job touched
+    /// (typically 8 to 64 KiB), and address space: at the default cap, up
+    /// to 1 GiB per slot. Fibers are kept for reuse until the pool is
+    /// dropped. A stack the system refuses stops the slot from making
+    /// more.
+    ///
+    /// When every fiber of a slot is in use, or with `fibers(0)`, or on a
+    /// target without a context switch (anything but x86_64 and aarch64
+    /// Unix), a wait runs other jobs on its own stack instead, while the
+    /// stack has room (a quarter of it, 64 KiB at least, stays free), and
+    /// past that parks the thread until the wait is over: it never
+    /// overflows a stack, but work only that thread may run then waits for
+    /// it. [`Stats`] counts those fallbacks.
+    ///
+    /// Overflowing a fiber stack aborts the process with a message that
+    /// names the fiber stack and its size.
     ///
     /// [`Stats`]: crate::Stats
     ///
@@ -152,8 +172,8 @@ impl Builder {
     ///     .build()?;
     /// # Ok::<(), spindle::Error>(())
     /// ```
-    pub fn fibers(mut self, per_worker: usize) -> Self {
-        self.fibers = per_worker;
+    pub fn fibers(mut self, per_slot: usize) -> Self {
+        self.fibers = per_slot;
         self
     }
 
@@ -250,7 +270,10 @@ impl Builder {
             });
         }
         let s = self.fiber_stack_size;
-        if !(crate::fiber::MIN_FIBER_STACK..=crate::fiber::MAX_FIBER_STACK).contains(&s) {
+        let fibers_on = self.fibers > 0 && crate::fiber::context::SUPPORTED;
+        if fibers_on
+            && !(crate::fiber::MIN_FIBER_STACK..=crate::fiber::MAX_FIBER_STACK).contains(&s)
+        {
             return Err(Error::FiberStackSize {
                 value: s,
                 min: crate::fiber::MIN_FIBER_STACK,
@@ -277,19 +300,24 @@ impl Builder {
     pub fn build(self) -> Result<Pool, Error> {
         let workers = self.validate()?;
         let pin_plan = match &self.pin {
-            Some(chosen) => Some(crate::pin::plan(workers, chosen.as_deref())?),
+            Some(chosen) => Some(crate::pool::pin::plan(workers, chosen.as_deref())?),
             None => None,
         };
         let slots = workers + 1; // the last slot is the participant's
+                                 // The owner's hidden-deque fences are compiler fences where the
+                                 // process can use membarrier (see `util/asym.rs`); decided once.
+        let asymmetric = crate::util::asym::available();
         let mut owners = Vec::with_capacity(slots);
         let mut shared = Vec::with_capacity(slots);
         for _ in 0..slots {
             let (w, s) = deque::new(self.deque_capacity);
             let (high, high_s) = deque::new(self.deque_capacity);
             let (low, low_s) = deque::new(self.deque_capacity);
-            owners.push((w, [high, low]));
+            let (hidden, hidden_thief) = hidden::new(asymmetric);
+            owners.push((w, [high, low], hidden));
             shared.push(SlotShared {
                 stealer: s,
+                hidden: hidden_thief,
                 class_stealers: [high_s, low_s],
                 mailbox: Mailbox::new(),
                 cache_home: JobCacheHome::new(self.job_capacity),
@@ -298,37 +326,47 @@ impl Builder {
         }
         let registry =
             Registry::new(shared.into(), self.panic_handler).with_pinned(pin_plan.clone());
-        // Fiber stacks for every worker slot (not the participant's: the
-        // thread that borrows it is not ours to switch away from).
+        // Fibers for every slot, the participant's included: made on
+        // demand, up to the cap.
         let fibers = if crate::fiber::context::SUPPORTED {
             self.fibers
         } else {
             0
         };
-        let mut slot_fibers = Vec::with_capacity(workers);
-        if fibers > 0 {
-            for i in 0..workers {
-                let stacks = (0..fibers)
-                    .map(|_| crate::fiber::Stack::new(self.fiber_stack_size))
-                    .collect::<Result<Vec<_>, Error>>()?;
-                slot_fibers.push(SlotFibers::new(stacks, registry.sleep.parker(i).clone()));
-            }
-        }
+        let slot_fibers = if fibers > 0 {
+            (0..slots)
+                .map(|i| {
+                    SlotFibers::new(
+                        fibers,
+                        self.fiber_stack_size,
+                        registry.sleep.parker(i).clone(),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let registry = Arc::new(registry.with_fibers(slot_fibers));
         Registry::set_arc(&registry);
-        let mut locals = owners.into_iter().enumerate().map(|(i, (deque, classes))| {
-            // SAFETY: each home gets exactly one local cache, and the
-            // registry (holding homes, parkers and counters) outlives every
-            // `WorkerLocal`: workers hold an `Arc`, the participant's lives
-            // inside the registry itself.
-            unsafe {
-                let cache = registry.slot(i).cache_home.make_local();
-                let fibers = registry.fibers(i);
-                Box::new(WorkerLocal::new(
-                    &registry, i, deque, classes, cache, fibers,
-                ))
-            }
-        });
+        let mut locals = owners
+            .into_iter()
+            .enumerate()
+            .map(|(i, (deque, classes, hidden))| {
+                // SAFETY: each home gets exactly one local cache, and the
+                // registry (holding homes, parkers and counters) outlives
+                // every `WorkerLocal`: workers hold an `Arc`, the
+                // participant's lives inside the registry itself. A worker
+                // slot runs on its one thread; the participant slot moves
+                // between threads only with every fiber free (its guard
+                // drains them first).
+                unsafe {
+                    let cache = registry.slot(i).cache_home.make_local();
+                    let fibers = registry.fibers(i);
+                    Box::new(WorkerLocal::new(
+                        &registry, i, deque, classes, hidden, cache, fibers,
+                    ))
+                }
+            });
         let mut threads = Vec::with_capacity(workers);
         // Each pinned worker pins itself first and reports here.
         let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
@@ -349,7 +387,7 @@ impl Builder {
                 if let Some(core) = core {
                     // The worker still runs its loop if pinning failed:
                     // `build` stops the pool and reports the error.
-                    let _ = pinned_tx.send(crate::pin::pin_current(core));
+                    let _ = pinned_tx.send(crate::pool::pin::pin_current(core));
                 }
                 drop(pinned_tx);
                 run_worker(local, reg)

@@ -1,0 +1,450 @@
+//! The second halves of a worker's active `join`s, kept off its public
+//! deque: pushed and popped by the owner with plain stores and no CPU
+//! fence, yet never out of reach of an idle thread.
+//!
+//! # Why
+//!
+//! A `join` that nobody steals should cost about a function call. Pushing
+//! its second half on the Chase-Lev deque costs a `SeqCst` fence in the
+//! owner's pop, every time. So halves go here instead, and reach thieves
+//! two ways:
+//!
+//! - *promotion*: while some thread is idle, the owner moves its oldest
+//!   hidden half to its public deque at the next fork or wait (cheap: it
+//!   is the owner's own CAS, see `WorkerLocal::promote_if_starved`);
+//! - *hidden steals*: an idle thread that found nothing public, before it
+//!   sleeps, takes the oldest hidden half itself, even from a worker that
+//!   never calls into the pool again (blocked on a barrier, in a long
+//!   loop). That is the visibility guarantee: work is never hidden from an
+//!   idle thread for longer than its search takes.
+//!
+//! # Algorithm
+//!
+//! A Chase-Lev deque (D. Chase, Y. Lev, *Dynamic Circular Work-Stealing
+//! Deque*, SPAA 2005, with the C11 orderings of N. M. Lê et al., PPoPP
+//! 2013) over a fixed ring, with two changes:
+//!
+//! 1. Its owner-thief handshake (owner: store `bottom`, fence, load `top`;
+//!    thief: load `top`, fence, load `bottom`) uses an asymmetric fence
+//!    (`util/asym.rs`): a compiler fence for the owner, a process-wide
+//!    barrier for the thief. Hidden steals are rare (only an otherwise
+//!    idle thread makes one, once per search), so their cost does not
+//!    matter; the owner's pop costs plain loads and stores.
+//! 2. The owner pops the entry of a given join (`pop`), not whatever is
+//!    newest. Joins nest, so that entry is the newest one unless it was
+//!    taken. Entries are taken oldest first, so "taken" is simply
+//!    `top > index`, and when the owner finds its entry taken it leaves
+//!    `bottom` at `top` (empty) instead of below it; an outer join then
+//!    sees `bottom != index + 1` and knows its entry went too.
+//!
+//! Indices only grow (wrapping arithmetic), slots are `index & MASK`; a
+//! push that would wrap onto a live entry is refused (the join then goes
+//! to the public deque).
+//!
+//! # Contexts
+//!
+//! With fibers, several contexts of one worker have active joins. A
+//! context that switches away first promotes every hidden entry it has
+//! (`WorkerLocal::switch_to`), so only the running context ever has hidden
+//! entries, and a resumed context finds its entries taken (`top` is past
+//! them) and waits for their jobs instead.
+
+use core::ptr::{self, NonNull};
+
+use crate::facade::{Arc, AtomicPtr, AtomicUsize, Ordering};
+use crate::job::{JobHeader, JobRef};
+use crate::util::{asym, CachePadded};
+
+/// Ring size: how many joins deep a worker keeps halves hidden; deeper
+/// ones go straight to the public deque.
+pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
+const MASK: usize = CAPACITY - 1;
+const _: () = assert!(CAPACITY.is_power_of_two());
+
+struct Inner {
+    /// Index of the oldest entry not taken. Only grows; moved by CAS
+    /// (thieves, and the owner for promotion and for its last entry).
+    top: CachePadded<AtomicUsize>,
+    /// One past the newest entry. Written only by the owner.
+    bottom: CachePadded<AtomicUsize>,
+    slots: Box<[AtomicPtr<JobHeader>]>,
+}
+
+/// The owner's end. `Send`, not `Sync`: one thread at a time.
+pub(crate) struct Owner {
+    inner: Arc<Inner>,
+    /// `bottom` as the owner last wrote it (it is the only writer).
+    bottom: core::cell::Cell<usize>,
+    /// What `asym::available` said: the owner's fence is a compiler fence.
+    asymmetric: bool,
+}
+
+/// A thief's handle.
+#[derive(Clone)]
+pub(crate) struct Thief {
+    inner: Arc<Inner>,
+}
+
+// SAFETY: the shared state is atomics; `Owner`'s cell is its own copy of
+// `bottom`, used by the one thread that owns it (the type is not `Sync`).
+unsafe impl Send for Owner {}
+
+/// A hidden deque: the owner's end and a thief's. `asymmetric`: the
+/// owner's fences are compiler fences (see `util/asym.rs`).
+pub(crate) fn new(asymmetric: bool) -> (Owner, Thief) {
+    let inner = Arc::new(Inner {
+        top: CachePadded::new(AtomicUsize::new(0)),
+        bottom: CachePadded::new(AtomicUsize::new(0)),
+        slots: (0..CAPACITY)
+            .map(|_| AtomicPtr::new(ptr::null_mut()))
+            .collect(),
+    });
+    (
+        Owner {
+            inner: inner.clone(),
+            bottom: core::cell::Cell::new(0),
+            asymmetric,
+        },
+        Thief { inner },
+    )
+}
+
+impl Owner {
+    /// Pushes `job`; returns its index, or `None` if the ring is full.
+    #[inline(always)]
+    pub(crate) fn push(&self, job: JobRef) -> Option<usize> {
+        let inner = &*self.inner;
+        let b = self.bottom.get();
+        // A stale (smaller) `top` only makes us refuse early.
+        let t = inner.top.load(Ordering::Relaxed);
+        if b.wrapping_sub(t) >= CAPACITY {
+            return None;
+        }
+        inner.slots[b & MASK].store(job.into_raw().as_ptr(), Ordering::Relaxed);
+        // Release: a thief that reads this `bottom` (or any later one: every
+        // store to `bottom` is a release) sees the slot and the job.
+        inner.bottom.store(b.wrapping_add(1), Ordering::Release);
+        self.bottom.set(b.wrapping_add(1));
+        Some(b)
+    }
+
+    /// After a join's first half: true, with the entry removed, if entry
+    /// `index` (pushed by this join) is still here; false if it was taken
+    /// (promoted, or stolen), and then the join waits for its job.
+    #[inline(always)]
+    pub(crate) fn pop(&self, index: usize) -> bool {
+        let inner = &*self.inner;
+        if self.bottom.get() != index.wrapping_add(1) {
+            // An inner join found its entry taken and left `bottom` at
+            // `top`, past ours: ours was taken before it (oldest first).
+            debug_assert!(
+                inner.top.load(Ordering::Relaxed).wrapping_sub(index) as isize > 0,
+                "hidden deque: unbalanced join nesting"
+            );
+            return false;
+        }
+        inner.bottom.store(index, Ordering::Release);
+        // The store above must not pass the load below: Dekker with the
+        // thief's `steal` (the compiler fence here, the barrier there).
+        asym::light(self.asymmetric);
+        let t = inner.top.load(Ordering::Relaxed);
+        let ahead = index.wrapping_sub(t) as isize;
+        if ahead > 0 {
+            // Older entries remain: no thief can reach ours.
+            self.bottom.set(index);
+            return true;
+        }
+        if ahead == 0 {
+            // Ours is the last one: race the thieves for it.
+            let won = inner
+                .top
+                .compare_exchange(t, t.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok();
+            let b = index.wrapping_add(1);
+            inner.bottom.store(b, Ordering::Release);
+            self.bottom.set(b);
+            return won;
+        }
+        // Taken: leave the deque empty at `top`.
+        inner.bottom.store(t, Ordering::Release);
+        self.bottom.set(t);
+        false
+    }
+
+    /// True if there may be an entry to promote (exact for the owner but
+    /// for thieves taking one meanwhile).
+    #[inline(always)]
+    pub(crate) fn has_entries(&self) -> bool {
+        let t = self.inner.top.load(Ordering::Relaxed);
+        self.bottom.get().wrapping_sub(t) as isize > 0
+    }
+
+    /// Takes the oldest entry, for promotion to the public deque. The
+    /// owner does not move `bottom` here, so it does not race itself; a
+    /// thief racing for the same entry loses or wins the CAS.
+    pub(crate) fn take_oldest(&self) -> Option<JobRef> {
+        let inner = &*self.inner;
+        loop {
+            // Acquire: pairs with a thief's CAS, so the slot we read below
+            // is not one a thief took and we then reused.
+            let t = inner.top.load(Ordering::Acquire);
+            if self.bottom.get().wrapping_sub(t) as isize <= 0 {
+                return None;
+            }
+            let p = inner.slots[t & MASK].load(Ordering::Relaxed);
+            if inner
+                .top
+                .compare_exchange(t, t.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+            {
+                // SAFETY: a claimed index below `bottom` holds a `JobRef`
+                // the owner pushed (only it writes slots).
+                return Some(unsafe { JobRef::from_raw(NonNull::new_unchecked(p)) });
+            }
+        }
+    }
+
+    /// True if no join is active on this slot's running context.
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.has_entries()
+    }
+}
+
+/// What a hidden steal found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Stolen {
+    Empty,
+    Job(JobRef),
+    /// Lost a race; trying again may succeed.
+    Retry,
+}
+
+impl Thief {
+    /// True if the owner looked like it had hidden entries (a cheap hint,
+    /// two relaxed loads: whether a hidden steal is worth its barrier).
+    pub(crate) fn looks_nonempty(&self) -> bool {
+        let t = self.inner.top.load(Ordering::Relaxed);
+        let b = self.inner.bottom.load(Ordering::Relaxed);
+        b.wrapping_sub(t) as isize > 0
+    }
+
+    /// Takes the oldest hidden entry. Expensive: a process-wide barrier.
+    pub(crate) fn steal(&self) -> Stolen {
+        let inner = &*self.inner;
+        let t = inner.top.load(Ordering::Acquire);
+        // Pairs with the owner's light fence in `pop`.
+        asym::heavy();
+        let b = inner.bottom.load(Ordering::Acquire);
+        if b.wrapping_sub(t) as isize <= 0 {
+            return Stolen::Empty;
+        }
+        let p = inner.slots[t & MASK].load(Ordering::Relaxed);
+        if inner
+            .top
+            .compare_exchange(t, t.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return Stolen::Retry;
+        }
+        // SAFETY: the claimed slot held a pushed `JobRef` (the acquire of
+        // `bottom` above orders its write before our read).
+        Stolen::Job(unsafe { JobRef::from_raw(NonNull::new_unchecked(p)) })
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::job::{JobHeader, Priority};
+
+    unsafe fn nothing(_: NonNull<JobHeader>) {}
+
+    fn jobs(n: usize) -> Vec<JobHeader> {
+        (0..n).map(|_| JobHeader::new(nothing)).collect()
+    }
+
+    fn r(h: &JobHeader) -> JobRef {
+        // SAFETY: the header outlives the test and is never executed.
+        unsafe { JobRef::new(NonNull::from(h), Priority::Normal) }
+    }
+
+    #[test]
+    fn nested_pushes_pop_back_in_order() {
+        let hs = jobs(3);
+        let (o, t) = new(crate::util::asym::available());
+        let i0 = o.push(r(&hs[0])).unwrap();
+        let i1 = o.push(r(&hs[1])).unwrap();
+        let i2 = o.push(r(&hs[2])).unwrap();
+        assert!(t.looks_nonempty());
+        assert!(o.pop(i2));
+        assert!(o.pop(i1));
+        assert!(o.pop(i0));
+        assert!(o.is_empty() && !t.looks_nonempty());
+        assert_eq!(t.steal(), Stolen::Empty);
+    }
+
+    #[test]
+    fn taken_entries_make_their_joins_wait() {
+        let hs = jobs(3);
+        let (o, t) = new(crate::util::asym::available());
+        let i0 = o.push(r(&hs[0])).unwrap();
+        let i1 = o.push(r(&hs[1])).unwrap();
+        // A thief takes the oldest, the owner promotes the next.
+        assert_eq!(t.steal(), Stolen::Job(r(&hs[0])));
+        assert_eq!(o.take_oldest(), Some(r(&hs[1])));
+        let i2 = o.push(r(&hs[2])).unwrap();
+        assert!(o.pop(i2), "pushed after the steals: still ours");
+        assert!(!o.pop(i1), "promoted");
+        assert!(!o.pop(i0), "stolen");
+        // Empty again, and usable.
+        let j = o.push(r(&hs[0])).unwrap();
+        assert!(o.pop(j));
+    }
+
+    #[test]
+    fn an_inner_taken_entry_tells_the_outer_ones() {
+        let hs = jobs(2);
+        let (o, t) = new(crate::util::asym::available());
+        let i0 = o.push(r(&hs[0])).unwrap();
+        let i1 = o.push(r(&hs[1])).unwrap();
+        assert_eq!(t.steal(), Stolen::Job(r(&hs[0])));
+        assert_eq!(t.steal(), Stolen::Job(r(&hs[1])));
+        assert!(!o.pop(i1));
+        assert!(!o.pop(i0));
+        assert!(o.is_empty());
+    }
+
+    #[test]
+    fn a_full_ring_refuses() {
+        let hs = jobs(1);
+        let (o, _t) = new(false);
+        let idx: Vec<usize> = (0..CAPACITY).map(|_| o.push(r(&hs[0])).unwrap()).collect();
+        assert!(o.push(r(&hs[0])).is_none());
+        for i in idx.into_iter().rev() {
+            assert!(o.pop(i));
+        }
+    }
+
+    #[test]
+    fn owner_and_thieves_take_each_entry_once() {
+        use std::sync::atomic::{AtomicBool, AtomicU8};
+        let n = if cfg!(miri) { 300 } else { 60_000 };
+        let hs = jobs(2 * n);
+        let taken: Vec<AtomicU8> = (0..2 * n).map(|_| AtomicU8::new(0)).collect();
+        let id = |j: JobRef| {
+            (j.header_ptr().as_ptr() as usize - hs.as_ptr() as usize)
+                / core::mem::size_of::<JobHeader>()
+        };
+        let (o, t) = new(crate::util::asym::available());
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                let t = t.clone();
+                let (stop, taken, id) = (&stop, &taken, &id);
+                s.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Stolen::Job(j) = t.steal() {
+                            taken[id(j)].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+            for k in 0..n {
+                let i0 = o.push(r(&hs[2 * k])).unwrap();
+                let i1 = o.push(r(&hs[2 * k + 1])).unwrap();
+                if o.pop(i1) {
+                    taken[2 * k + 1].fetch_add(1, Ordering::Relaxed);
+                }
+                if o.pop(i0) {
+                    taken[2 * k].fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        for (i, c) in taken.iter().enumerate() {
+            assert_eq!(
+                c.load(Ordering::Relaxed),
+                1,
+                "entry {i} taken {} times",
+                c.load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::job::{JobHeader, Priority};
+    use loom::thread;
+
+    unsafe fn nothing(_: NonNull<JobHeader>) {}
+
+    fn r(h: &'static JobHeader) -> JobRef {
+        // SAFETY: leaked headers, never executed.
+        unsafe { JobRef::new(NonNull::from(h), Priority::Normal) }
+    }
+
+    fn leaked() -> &'static JobHeader {
+        Box::leak(Box::new(JobHeader::new(nothing)))
+    }
+
+    /// The owner pops its last hidden entry while a thief steals it: with
+    /// symmetric fences (loom cannot model the barrier, so the model
+    /// checks the algorithm as the fallback runs it), exactly one of them
+    /// gets it.
+    ///
+    /// Catches: an owner pop that reads `top` before its store of `bottom`
+    /// is visible (no fence), a last-entry race decided without the CAS,
+    /// and a thief that takes an entry the owner already popped.
+    #[test]
+    fn last_entry_goes_to_exactly_one() {
+        loom::model(|| {
+            let h = leaked();
+            let (o, t) = new(false);
+            let i = o.push(r(h)).unwrap();
+            let thief = thread::spawn(move || matches!(t.steal(), Stolen::Job(_)));
+            let mine = o.pop(i);
+            let theirs = thief.join().unwrap();
+            assert!(mine != theirs, "owner {mine}, thief {theirs}");
+        });
+    }
+
+    /// Two nested joins, a thief and the owner's promotion racing: each
+    /// entry is taken by exactly one of pop, steal and promotion, and an
+    /// outer join whose entry went never claims it.
+    ///
+    /// Catches: an owner that leaves `bottom` below `top` after finding
+    /// its entry taken (the outer pop would then see a stale entry as its
+    /// own), and a promotion that does not CAS against thieves.
+    #[test]
+    fn nested_entries_promotion_and_a_thief() {
+        loom::model(|| {
+            let (h0, h1) = (leaked(), leaked());
+            let (o, t) = new(false);
+            let i0 = o.push(r(h0)).unwrap();
+            let i1 = o.push(r(h1)).unwrap();
+            let thief = thread::spawn(move || match t.steal() {
+                Stolen::Job(j) => Some(j),
+                _ => None,
+            });
+            let promoted = o.take_oldest();
+            let kept1 = o.pop(i1);
+            let kept0 = o.pop(i0);
+            let stolen = thief.join().unwrap();
+            let mut taken = vec![];
+            if kept0 {
+                taken.push(r(h0));
+            }
+            if kept1 {
+                taken.push(r(h1));
+            }
+            taken.extend(promoted);
+            taken.extend(stolen);
+            taken.sort_by_key(|j| j.header_ptr().as_ptr() as usize);
+            let mut want = vec![r(h0), r(h1)];
+            want.sort_by_key(|j| j.header_ptr().as_ptr() as usize);
+            assert_eq!(taken, want, "each entry exactly once");
+        });
+    }
+}

@@ -1,0 +1,131 @@
+//! Waiter lists: who waits on an [`Event`](crate::Event), a
+//! [`Mutex`](crate::Mutex) or a [`Counter`](crate::Counter), in arrival
+//! order.
+//!
+//! A blocking waiter (a thread or a fiber) puts a pointer to its own
+//! [`WaitCell`] in the list and blocks on the cell; whoever grants it (a
+//! `set`, an unlock, the count reaching zero) takes the entry out under
+//! the list's lock and sets the cell after dropping the lock. The cell
+//! lives in the waiter's frame, which stays until the cell is set, so the
+//! pointer in the list is valid for as long as it is listed.
+//!
+//! A future cannot keep a cell in place across polls (it may move before
+//! it is pinned, and may be dropped at any time), so it lists its waker
+//! under a token of its own instead: still listed means not yet granted;
+//! gone means granted (or removed by its own drop).
+
+use core::ptr::NonNull;
+use core::task::Waker;
+use std::collections::VecDeque;
+use std::sync::Mutex as StdMutex;
+
+use super::wait_cell::WaitCell;
+use crate::facade::{AtomicUsize, Ordering};
+
+/// One listed waiter.
+pub(crate) enum Waiter {
+    /// A thread or fiber blocked on its cell.
+    Cell(NonNull<WaitCell>),
+    /// A future: its waker, under its token.
+    Task { token: usize, waker: Waker },
+}
+
+// SAFETY: a listed cell is alive until it is set (module docs), and a
+// `WaitCell` is `Sync`; `Waker` is `Send`.
+unsafe impl Send for Waiter {}
+
+impl Waiter {
+    /// Wakes a waiter taken out of its list.
+    pub(crate) fn wake(self) {
+        match self {
+            // SAFETY: the cell is alive until set (module docs), and only
+            // the one who took the entry out sets it.
+            Waiter::Cell(cell) => unsafe { WaitCell::set(cell.as_ptr()) },
+            Waiter::Task { waker, .. } => waker.wake(),
+        }
+    }
+}
+
+/// A fresh token for a future's entry (never 0).
+pub(crate) fn new_token() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Waiters in arrival order.
+#[derive(Default)]
+pub(crate) struct WaitList {
+    list: StdMutex<VecDeque<Waiter>>,
+}
+
+/// The list, locked.
+pub(crate) struct Locked<'a>(std::sync::MutexGuard<'a, VecDeque<Waiter>>);
+
+impl WaitList {
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        Locked(self.list.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Locked<'_> {
+    /// Lists a blocking waiter's cell. The cell must stay where it is
+    /// until it is set (the waiter blocks on it right after).
+    pub(crate) fn push_cell(&mut self, cell: &WaitCell) {
+        self.0.push_back(Waiter::Cell(NonNull::from(cell)));
+    }
+
+    /// Lists a future's waker under `token`.
+    pub(crate) fn push_task(&mut self, token: usize, waker: &Waker) {
+        self.0.push_back(Waiter::Task {
+            token,
+            waker: waker.clone(),
+        });
+    }
+
+    /// True if nobody is listed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Takes the oldest waiter out; the caller wakes it, preferably after
+    /// dropping the lock.
+    pub(crate) fn grant_one(&mut self) -> Option<Waiter> {
+        self.0.pop_front()
+    }
+
+    /// Takes every waiter out, oldest first.
+    pub(crate) fn take_all(&mut self) -> VecDeque<Waiter> {
+        core::mem::take(&mut *self.0)
+    }
+
+    /// For a future listed under `token`: makes `waker` the one to wake
+    /// (a task may be polled with another waker). False if it is no
+    /// longer listed: it was granted.
+    pub(crate) fn refresh_task(&mut self, token: usize, waker: &Waker) -> bool {
+        for w in self.0.iter_mut() {
+            if let Waiter::Task {
+                token: t,
+                waker: old,
+            } = w
+            {
+                if *t == token {
+                    if !old.will_wake(waker) {
+                        *old = waker.clone();
+                    }
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Takes the future listed under `token` out (it is being dropped).
+    /// False if it was no longer listed: it was granted.
+    pub(crate) fn remove_task(&mut self, token: usize) -> bool {
+        let pos = self
+            .0
+            .iter()
+            .position(|w| matches!(w, Waiter::Task { token: t, .. } if *t == token));
+        pos.map(|i| self.0.remove(i)).is_some()
+    }
+}
