@@ -30,7 +30,6 @@ pub(crate) mod stack;
 
 pub(crate) use control::FiberRef;
 pub(crate) use slot::SlotFibers;
-pub(crate) use stack::Stack;
 
 /// The smallest fiber stack the builder accepts, in bytes (on every
 /// target: a size is checked even where it will not be used).

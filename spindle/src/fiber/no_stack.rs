@@ -24,4 +24,9 @@ impl Stack {
     pub(crate) fn top(&self) -> *mut u8 {
         match *self {}
     }
+
+    /// Never called: there is no `Stack` to call it on.
+    pub(crate) fn usable_size(&self) -> usize {
+        match *self {}
+    }
 }

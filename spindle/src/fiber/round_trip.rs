@@ -33,7 +33,7 @@ pub fn context_switch_round_trips(n: u32) -> Option<Duration> {
 #[cfg(spindle_fibers)]
 mod imp {
     use super::super::context::{init, switch};
-    use super::super::Stack;
+    use super::super::stack::Stack;
     use core::ptr;
     use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The context switch's items on a target without one, so the worker's
 //! fiber code compiles everywhere. Neither is ever called: switching
 //! needs a second context, that is a pooled fiber, that is a fiber stack,
-//! and this target has none (`fiber::Stack` has no values here).
+//! and this target has none (`fiber::stack::Stack` has no values here).
 
 /// Never called (see the module docs).
 ///
