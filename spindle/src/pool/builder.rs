@@ -304,20 +304,19 @@ impl Builder {
             None => None,
         };
         let slots = workers + 1; // the last slot is the participant's
-                                 // The owner's hidden-deque fences are compiler fences where the
-                                 // process can use membarrier (see `util/asym.rs`); decided once.
-        let asymmetric = crate::util::asym::available();
+                                 // Whether hidden steals are possible in this process is decided
+                                 // once, before any thief runs (see `util/asym.rs`).
+        crate::util::asym::slow_side_allowed();
         let mut owners = Vec::with_capacity(slots);
         let mut shared = Vec::with_capacity(slots);
         for _ in 0..slots {
             let (w, s) = deque::new(self.deque_capacity);
             let (high, high_s) = deque::new(self.deque_capacity);
             let (low, low_s) = deque::new(self.deque_capacity);
-            let (hidden, hidden_thief) = hidden::new(asymmetric);
-            owners.push((w, [high, low], hidden));
+            owners.push((w, [high, low]));
             shared.push(SlotShared {
                 stealer: s,
-                hidden: hidden_thief,
+                hidden: hidden::Thief::new(),
                 class_stealers: [high_s, low_s],
                 mailbox: Mailbox::new(),
                 cache_home: JobCacheHome::new(self.job_capacity),
@@ -348,25 +347,29 @@ impl Builder {
         };
         let registry = Arc::new(registry.with_fibers(slot_fibers));
         Registry::set_arc(&registry);
-        let mut locals = owners
-            .into_iter()
-            .enumerate()
-            .map(|(i, (deque, classes, hidden))| {
-                // SAFETY: each home gets exactly one local cache, and the
-                // registry (holding homes, parkers and counters) outlives
-                // every `WorkerLocal`: workers hold an `Arc`, the
-                // participant's lives inside the registry itself. A worker
-                // slot runs on its one thread; the participant slot moves
-                // between threads only with every fiber free (its guard
-                // drains them first).
-                unsafe {
-                    let cache = registry.slot(i).cache_home.make_local();
-                    let fibers = registry.fibers(i);
-                    Box::new(WorkerLocal::new(
-                        &registry, i, deque, classes, hidden, cache, fibers,
-                    ))
-                }
-            });
+        let mut locals = owners.into_iter().enumerate().map(|(i, (deque, classes))| {
+            // SAFETY: each home gets exactly one local cache, and the
+            // registry (holding homes, parkers and counters) outlives
+            // every `WorkerLocal`: workers hold an `Arc`, the
+            // participant's lives inside the registry itself. A worker
+            // slot runs on its one thread; the participant slot moves
+            // between threads only with every fiber free (its guard
+            // drains them first).
+            unsafe {
+                let cache = registry.slot(i).cache_home.make_local();
+                let fibers = registry.fibers(i);
+                let local = Box::new(WorkerLocal::new(
+                    &registry, i, deque, classes, cache, fibers,
+                ));
+                // Thieves reach the slot's hidden join halves in place:
+                // the box never moves, and outlives every search (a
+                // worker's lives until its thread ends, after every
+                // worker stopped searching; the participant's, with
+                // the registry).
+                registry.slot(i).hidden.attach(local.hidden());
+                local
+            }
+        });
         let mut threads = Vec::with_capacity(workers);
         // Each pinned worker pins itself first and reports here.
         let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();

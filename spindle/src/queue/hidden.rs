@@ -27,9 +27,11 @@
 //! 1. Its owner-thief handshake (owner: store `bottom`, fence, load `top`;
 //!    thief: load `top`, fence, load `bottom`) uses an asymmetric fence
 //!    (`util/asym.rs`): a compiler fence for the owner, a process-wide
-//!    barrier for the thief. Hidden steals are rare (only an otherwise
-//!    idle thread makes one, once per search), so their cost does not
-//!    matter; the owner's pop costs plain loads and stores.
+//!    barrier for the thief, on Linux (elsewhere `SeqCst` fences on both
+//!    sides; where the kernel refuses the barrier, no hidden steals, and
+//!    promotion alone feeds thieves). Hidden steals are rare (only an
+//!    otherwise idle thread makes one, once per search), so their cost
+//!    does not matter; the owner's pop costs plain loads and stores.
 //! 2. The owner pops the entry of a given join (`pop`), not whatever is
 //!    newest. Joins nest, so that entry is the newest one unless it was
 //!    taken. Entries are taken oldest first, so "taken" is simply
@@ -51,7 +53,7 @@
 
 use core::ptr::{self, NonNull};
 
-use crate::facade::{Arc, AtomicPtr, AtomicUsize, Ordering};
+use crate::facade::{AtomicPtr, AtomicUsize, Ordering};
 use crate::job::{JobHeader, JobRef};
 use crate::util::{asym, CachePadded};
 
@@ -61,71 +63,90 @@ pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
 const MASK: usize = CAPACITY - 1;
 const _: () = assert!(CAPACITY.is_power_of_two());
 
-struct Inner {
+/// The ring and its ends. Lives inside its owner (in the worker's own
+/// state, so the owner's push and pop touch no memory but its own), and
+/// thieves reach it through the pointer in their [`Thief`].
+struct Ring {
     /// Index of the oldest entry not taken. Only grows; moved by CAS
     /// (thieves, and the owner for promotion and for its last entry).
     top: CachePadded<AtomicUsize>,
     /// One past the newest entry. Written only by the owner.
     bottom: CachePadded<AtomicUsize>,
-    slots: Box<[AtomicPtr<JobHeader>]>,
+    slots: [AtomicPtr<JobHeader>; CAPACITY],
 }
 
-/// The owner's end. `Send`, not `Sync`: one thread at a time.
+/// The owner's end: the ring itself. Not `Sync`: one thread at a time.
+/// It must not move once a [`Thief`] is attached to it (it lives in a
+/// boxed `WorkerLocal`).
 pub(crate) struct Owner {
-    inner: Arc<Inner>,
-    /// `bottom` as the owner last wrote it (it is the only writer).
-    bottom: core::cell::Cell<usize>,
-    /// What `asym::available` said: the owner's fence is a compiler fence.
-    asymmetric: bool,
+    ring: Ring,
+    /// A lower bound of `top` (which only grows), enough for `push`'s room
+    /// check without reading thieves' line: refreshed only when that
+    /// check fails.
+    top_seen: core::cell::Cell<usize>,
 }
 
-/// A thief's handle.
-#[derive(Clone)]
+/// A thief's handle: where the owner's ring is (null until attached).
 pub(crate) struct Thief {
-    inner: Arc<Inner>,
+    ring: AtomicPtr<Ring>,
 }
 
-// SAFETY: the shared state is atomics; `Owner`'s cell is its own copy of
-// `bottom`, used by the one thread that owns it (the type is not `Sync`).
+// SAFETY: the ring is atomics; `top_seen` is the owner's own hint, used by
+// the one thread that owns it at a time (the type is not `Sync`).
 unsafe impl Send for Owner {}
 
-/// A hidden deque: the owner's end and a thief's. `asymmetric`: the
-/// owner's fences are compiler fences (see `util/asym.rs`).
-pub(crate) fn new(asymmetric: bool) -> (Owner, Thief) {
-    let inner = Arc::new(Inner {
-        top: CachePadded::new(AtomicUsize::new(0)),
-        bottom: CachePadded::new(AtomicUsize::new(0)),
-        slots: (0..CAPACITY)
-            .map(|_| AtomicPtr::new(ptr::null_mut()))
-            .collect(),
-    });
-    (
-        Owner {
-            inner: inner.clone(),
-            bottom: core::cell::Cell::new(0),
-            asymmetric,
-        },
-        Thief { inner },
-    )
+impl Default for Owner {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Owner {
+    /// An empty ring.
+    pub(crate) fn new() -> Self {
+        Self {
+            ring: Ring {
+                top: CachePadded::new(AtomicUsize::new(0)),
+                bottom: CachePadded::new(AtomicUsize::new(0)),
+                slots: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            },
+            top_seen: core::cell::Cell::new(0),
+        }
+    }
+
+    /// `bottom`: only the owner writes it, so a relaxed load reads the
+    /// owner's own last store.
+    #[inline(always)]
+    fn bottom(&self) -> usize {
+        self.ring.bottom.load(Ordering::Relaxed)
+    }
+
+    /// Stores `bottom`. Release: a thief that reads it sees the slots and
+    /// the jobs below it.
+    #[inline(always)]
+    fn set_bottom(&self, b: usize) {
+        self.ring.bottom.store(b, Ordering::Release);
+    }
+
     /// Pushes `job`; returns its index, or `None` if the ring is full.
     #[inline(always)]
     pub(crate) fn push(&self, job: JobRef) -> Option<usize> {
-        let inner = &*self.inner;
-        let b = self.bottom.get();
+        let b = self.bottom();
         // A stale (smaller) `top` only makes us refuse early.
-        let t = inner.top.load(Ordering::Relaxed);
-        if b.wrapping_sub(t) >= CAPACITY {
+        if b.wrapping_sub(self.top_seen.get()) >= CAPACITY && !self.room_after_all(b) {
             return None;
         }
-        inner.slots[b & MASK].store(job.into_raw().as_ptr(), Ordering::Relaxed);
-        // Release: a thief that reads this `bottom` (or any later one: every
-        // store to `bottom` is a release) sees the slot and the job.
-        inner.bottom.store(b.wrapping_add(1), Ordering::Release);
-        self.bottom.set(b.wrapping_add(1));
+        self.ring.slots[b & MASK].store(job.into_raw().as_ptr(), Ordering::Relaxed);
+        self.set_bottom(b.wrapping_add(1));
         Some(b)
+    }
+
+    /// `push` found the ring full by `top_seen`: reads the real `top`.
+    #[cold]
+    fn room_after_all(&self, b: usize) -> bool {
+        let t = self.ring.top.load(Ordering::Relaxed);
+        self.top_seen.set(t);
+        b.wrapping_sub(t) < CAPACITY
     }
 
     /// After a join's first half: true, with the entry removed, if entry
@@ -133,41 +154,37 @@ impl Owner {
     /// (promoted, or stolen), and then the join waits for its job.
     #[inline(always)]
     pub(crate) fn pop(&self, index: usize) -> bool {
-        let inner = &*self.inner;
-        if self.bottom.get() != index.wrapping_add(1) {
-            // An inner join found its entry taken and left `bottom` at
-            // `top`, past ours: ours was taken before it (oldest first).
-            debug_assert!(
-                inner.top.load(Ordering::Relaxed).wrapping_sub(index) as isize > 0,
-                "hidden deque: unbalanced join nesting"
-            );
-            return false;
-        }
-        inner.bottom.store(index, Ordering::Release);
+        let ring = &self.ring;
+        // Joins nest, so `bottom` is `index + 1` here, unless an inner
+        // join found its entry taken and left `bottom` at `top`, past
+        // ours; then `top > index` below, and ours was taken too (oldest
+        // first). No need to tell the cases apart before the store.
+        debug_assert!(
+            self.bottom() == index.wrapping_add(1)
+                || ring.top.load(Ordering::Relaxed).wrapping_sub(index) as isize > 0,
+            "hidden deque: unbalanced join nesting"
+        );
+        self.set_bottom(index);
         // The store above must not pass the load below: Dekker with the
         // thief's `steal` (the compiler fence here, the barrier there).
-        asym::light(self.asymmetric);
-        let t = inner.top.load(Ordering::Relaxed);
+        asym::light();
+        let t = ring.top.load(Ordering::Relaxed);
         let ahead = index.wrapping_sub(t) as isize;
         if ahead > 0 {
             // Older entries remain: no thief can reach ours.
-            self.bottom.set(index);
             return true;
         }
         if ahead == 0 {
             // Ours is the last one: race the thieves for it.
-            let won = inner
+            let won = ring
                 .top
                 .compare_exchange(t, t.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok();
-            let b = index.wrapping_add(1);
-            inner.bottom.store(b, Ordering::Release);
-            self.bottom.set(b);
+            self.set_bottom(index.wrapping_add(1));
             return won;
         }
         // Taken: leave the deque empty at `top`.
-        inner.bottom.store(t, Ordering::Release);
-        self.bottom.set(t);
+        self.set_bottom(t);
         false
     }
 
@@ -175,24 +192,24 @@ impl Owner {
     /// for thieves taking one meanwhile).
     #[inline(always)]
     pub(crate) fn has_entries(&self) -> bool {
-        let t = self.inner.top.load(Ordering::Relaxed);
-        self.bottom.get().wrapping_sub(t) as isize > 0
+        let t = self.ring.top.load(Ordering::Relaxed);
+        self.bottom().wrapping_sub(t) as isize > 0
     }
 
     /// Takes the oldest entry, for promotion to the public deque. The
     /// owner does not move `bottom` here, so it does not race itself; a
     /// thief racing for the same entry loses or wins the CAS.
     pub(crate) fn take_oldest(&self) -> Option<JobRef> {
-        let inner = &*self.inner;
+        let ring = &self.ring;
         loop {
             // Acquire: pairs with a thief's CAS, so the slot we read below
             // is not one a thief took and we then reused.
-            let t = inner.top.load(Ordering::Acquire);
-            if self.bottom.get().wrapping_sub(t) as isize <= 0 {
+            let t = ring.top.load(Ordering::Acquire);
+            if self.bottom().wrapping_sub(t) as isize <= 0 {
                 return None;
             }
-            let p = inner.slots[t & MASK].load(Ordering::Relaxed);
-            if inner
+            let p = ring.slots[t & MASK].load(Ordering::Relaxed);
+            if ring
                 .top
                 .compare_exchange(t, t.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
@@ -219,27 +236,64 @@ pub(crate) enum Stolen {
     Retry,
 }
 
+impl Default for Thief {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Thief {
+    /// A handle attached to no ring yet (steals find it empty).
+    pub(crate) fn new() -> Self {
+        Self {
+            ring: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Points this handle at `owner`'s ring.
+    ///
+    /// # Safety
+    ///
+    /// `owner` stays where it is, alive, for as long as any thread may
+    /// use this handle (in the pool: a slot's boxed state lives until
+    /// after the last search of any slot, see `Registry`).
+    pub(crate) unsafe fn attach(&self, owner: &Owner) {
+        let ring = ptr::from_ref(&owner.ring).cast_mut();
+        // Release: a thief that reads the pointer sees the ring built.
+        self.ring.store(ring, Ordering::Release);
+    }
+
+    fn ring(&self) -> Option<&Ring> {
+        // SAFETY: `attach`'s contract: the ring is alive and in place.
+        unsafe { self.ring.load(Ordering::Acquire).as_ref() }
+    }
+
     /// True if the owner looked like it had hidden entries (a cheap hint,
     /// two relaxed loads: whether a hidden steal is worth its barrier).
     pub(crate) fn looks_nonempty(&self) -> bool {
-        let t = self.inner.top.load(Ordering::Relaxed);
-        let b = self.inner.bottom.load(Ordering::Relaxed);
+        let Some(ring) = self.ring() else {
+            return false;
+        };
+        let t = ring.top.load(Ordering::Relaxed);
+        let b = ring.bottom.load(Ordering::Relaxed);
         b.wrapping_sub(t) as isize > 0
     }
 
     /// Takes the oldest hidden entry. Expensive: a process-wide barrier.
+    /// Call only where `asym::slow_side_allowed()`.
     pub(crate) fn steal(&self) -> Stolen {
-        let inner = &*self.inner;
-        let t = inner.top.load(Ordering::Acquire);
+        let Some(ring) = self.ring() else {
+            return Stolen::Empty;
+        };
+        let t = ring.top.load(Ordering::Acquire);
         // Pairs with the owner's light fence in `pop`.
         asym::heavy();
-        let b = inner.bottom.load(Ordering::Acquire);
+        let b = ring.bottom.load(Ordering::Acquire);
         if b.wrapping_sub(t) as isize <= 0 {
             return Stolen::Empty;
         }
-        let p = inner.slots[t & MASK].load(Ordering::Relaxed);
-        if inner
+        let p = ring.slots[t & MASK].load(Ordering::Relaxed);
+        if ring
             .top
             .compare_exchange(t, t.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
             .is_err()
@@ -250,6 +304,17 @@ impl Thief {
         // `bottom` above orders its write before our read).
         Stolen::Job(unsafe { JobRef::from_raw(NonNull::new_unchecked(p)) })
     }
+}
+
+/// An owner and a thief attached to it, for tests.
+#[cfg(test)]
+fn pair() -> (Box<Owner>, Thief) {
+    let o = Box::new(Owner::new());
+    let t = Thief::new();
+    // SAFETY: the box stays in place; tests drop the thief first or use
+    // both only while the box lives.
+    unsafe { t.attach(&o) };
+    (o, t)
 }
 
 #[cfg(all(test, not(loom)))]
@@ -271,7 +336,7 @@ mod tests {
     #[test]
     fn nested_pushes_pop_back_in_order() {
         let hs = jobs(3);
-        let (o, t) = new(crate::util::asym::available());
+        let (o, t) = pair();
         let i0 = o.push(r(&hs[0])).unwrap();
         let i1 = o.push(r(&hs[1])).unwrap();
         let i2 = o.push(r(&hs[2])).unwrap();
@@ -280,13 +345,15 @@ mod tests {
         assert!(o.pop(i1));
         assert!(o.pop(i0));
         assert!(o.is_empty() && !t.looks_nonempty());
-        assert_eq!(t.steal(), Stolen::Empty);
     }
 
     #[test]
     fn taken_entries_make_their_joins_wait() {
+        if !crate::util::asym::slow_side_allowed() {
+            return; // No hidden steals in this process.
+        }
         let hs = jobs(3);
-        let (o, t) = new(crate::util::asym::available());
+        let (o, t) = pair();
         let i0 = o.push(r(&hs[0])).unwrap();
         let i1 = o.push(r(&hs[1])).unwrap();
         // A thief takes the oldest, the owner promotes the next.
@@ -303,8 +370,11 @@ mod tests {
 
     #[test]
     fn an_inner_taken_entry_tells_the_outer_ones() {
+        if !crate::util::asym::slow_side_allowed() {
+            return; // No hidden steals in this process.
+        }
         let hs = jobs(2);
-        let (o, t) = new(crate::util::asym::available());
+        let (o, t) = pair();
         let i0 = o.push(r(&hs[0])).unwrap();
         let i1 = o.push(r(&hs[1])).unwrap();
         assert_eq!(t.steal(), Stolen::Job(r(&hs[0])));
@@ -317,7 +387,7 @@ mod tests {
     #[test]
     fn a_full_ring_refuses() {
         let hs = jobs(1);
-        let (o, _t) = new(false);
+        let (o, _t) = pair();
         let idx: Vec<usize> = (0..CAPACITY).map(|_| o.push(r(&hs[0])).unwrap()).collect();
         assert!(o.push(r(&hs[0])).is_none());
         for i in idx.into_iter().rev() {
@@ -327,6 +397,9 @@ mod tests {
 
     #[test]
     fn owner_and_thieves_take_each_entry_once() {
+        if !crate::util::asym::slow_side_allowed() {
+            return; // No hidden steals in this process.
+        }
         use std::sync::atomic::{AtomicBool, AtomicU8};
         let n = if cfg!(miri) { 300 } else { 60_000 };
         let hs = jobs(2 * n);
@@ -335,12 +408,11 @@ mod tests {
             (j.header_ptr().as_ptr() as usize - hs.as_ptr() as usize)
                 / core::mem::size_of::<JobHeader>()
         };
-        let (o, t) = new(crate::util::asym::available());
+        let (o, t) = pair();
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
             for _ in 0..2 {
-                let t = t.clone();
-                let (stop, taken, id) = (&stop, &taken, &id);
+                let (t, stop, taken, id) = (&t, &stop, &taken, &id);
                 s.spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         if let Stolen::Job(j) = t.steal() {
@@ -401,7 +473,7 @@ mod loom_tests {
     fn last_entry_goes_to_exactly_one() {
         loom::model(|| {
             let h = leaked();
-            let (o, t) = new(false);
+            let (o, t) = pair();
             let i = o.push(r(h)).unwrap();
             let thief = thread::spawn(move || matches!(t.steal(), Stolen::Job(_)));
             let mine = o.pop(i);
@@ -421,7 +493,7 @@ mod loom_tests {
     fn nested_entries_promotion_and_a_thief() {
         loom::model(|| {
             let (h0, h1) = (leaked(), leaked());
-            let (o, t) = new(false);
+            let (o, t) = pair();
             let i0 = o.push(r(h0)).unwrap();
             let i1 = o.push(r(h1)).unwrap();
             let thief = thread::spawn(move || match t.steal() {

@@ -89,8 +89,9 @@ impl Resume {
 pub(crate) struct WaitCell {
     state: AtomicU32,
     /// A parked waiter's parker (`Arc::as_ptr`; the waiter holds the
-    /// `Arc`). Valid while `SLEEPING` is set and `DONE` is not.
-    parker: UnsafeCell<*const Parker>,
+    /// `Arc`). Written before `SLEEPING` is set; valid while it is set and
+    /// `DONE` is not.
+    parker: UnsafeCell<MaybeUninit<*const Parker>>,
     /// A suspended waiter's fiber. Valid while `SUSPENDED` is set.
     resume: UnsafeCell<MaybeUninit<Resume>>,
 }
@@ -115,7 +116,7 @@ impl WaitCell {
     pub(crate) fn new() -> Self {
         Self {
             state: AtomicU32::new(0),
-            parker: UnsafeCell::new(core::ptr::null()),
+            parker: UnsafeCell::new(MaybeUninit::uninit()),
             resume: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
@@ -138,11 +139,12 @@ impl WaitCell {
             // SAFETY: only the waiter writes `parker`, and the setter reads
             // it only after seeing `SLEEPING`, which is not set yet (rule 1).
             self.parker
-                .with_mut(|p| unsafe { *p = Arc::as_ptr(parker) });
+                .with_mut(|p| unsafe { (*p).write(Arc::as_ptr(parker)) });
         } else {
             debug_assert!(
-                // SAFETY: we are the only writer; a read of our own write.
-                self.parker.with(|p| unsafe { *p }) == Arc::as_ptr(parker),
+                // SAFETY: we are the only writer, and wrote it before
+                // setting `SLEEPING`; a read of our own write.
+                self.parker.with(|p| unsafe { (*p).assume_init() }) == Arc::as_ptr(parker),
                 "a wait cell's waiter changed its parker"
             );
         }
@@ -190,7 +192,7 @@ impl WaitCell {
                 // (rule 3), alive while the waiter waits, which it does
                 // until `DONE`: our own strong reference keeps it after.
                 unsafe {
-                    let p = cell.parker.with(|p| *p);
+                    let p = cell.parker.with(|p| (*p).assume_init());
                     Arc::increment_strong_count(p);
                     Arc::from_raw(p)
                 }

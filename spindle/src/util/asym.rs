@@ -16,9 +16,11 @@
 //! load are kept in program order (the compiler fence) then behaves as if
 //! it had a real fence between them, at whichever point the barrier hit.
 //!
-//! Where `membarrier` is not available (other systems, an old kernel, a
-//! sandbox that filters it, Miri, loom, ThreadSanitizer) both sides use a
-//! real `SeqCst` fence: correct, and the fast side pays for it.
+//! The choice is made at compile time, so the fast side has no branch: on
+//! Linux the fast side's fence is a compiler fence, and if the running
+//! kernel refuses `membarrier` (an old kernel, a sandbox that filters it)
+//! the slow side is simply never taken. Everywhere else (other systems,
+//! Miri, loom, ThreadSanitizer) both sides use a real `SeqCst` fence.
 //!
 //! Papers: E. Ladan-Mozes, I-T. A. Lee, D. Vyukov, *Location-Based Memory
 //! Fences*, SPAA 2011; D. Dice, H. Huang, M. Yang, *Asymmetric Dekker
@@ -28,20 +30,34 @@ use core::sync::atomic::AtomicU8;
 
 use crate::facade::{fence, Ordering};
 
-/// Whether this process can use the heavy side: unknown yet, no, yes. A
-/// process-wide setting, not part of any protocol (hence `core`'s atomic
-/// even under loom, where it stays "no").
+/// True where the fast side's fence is a compiler fence only (no branch on
+/// the hot path: decided at compile time). Then the slow side must use the
+/// barrier, and where the running kernel refuses it, the slow side is not
+/// taken at all ([`slow_side_allowed`] is false). Elsewhere both sides use
+/// `SeqCst` fences.
+const COMPILER_FENCE_ONLY: bool = cfg!(all(
+    any(target_os = "linux", target_os = "android"),
+    not(miri),
+    not(loom),
+    not(spindle_tsan)
+));
+
+/// Whether the process registered for expedited barriers: unknown yet,
+/// no, yes. A process-wide setting, not part of any protocol (hence
+/// `core`'s atomic even under loom).
 static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
 const UNKNOWN: u8 = 0;
 const NO: u8 = 1;
 const YES: u8 = 2;
 
-/// True if the fast side may use a compiler fence only: the heavy side
-/// works in this process. Decided once (registering the process for
-/// expedited barriers on the way); call it before any fast side runs, and
-/// give every fast side the same answer (a pool reads it when it builds
-/// its slots).
-pub(crate) fn available() -> bool {
+/// True if the slow side may run: the barrier works in this process
+/// (registering for it on the first call), or the fast side uses a real
+/// fence anyway. Where it is false, the slow side must not be taken: its
+/// fence would not pair with the fast side's.
+pub(crate) fn slow_side_allowed() -> bool {
+    if !COMPILER_FENCE_ONLY {
+        return true;
+    }
     match STATE.load(Ordering::Acquire) {
         YES => true,
         NO => false,
@@ -59,28 +75,28 @@ pub(crate) fn available() -> bool {
     }
 }
 
-/// The fast side's fence between its store and its load. `asymmetric` is
-/// what [`available`] said when the fast side was set up.
+/// The fast side's fence, between its store and its load.
 #[inline(always)]
-pub(crate) fn light(asymmetric: bool) {
-    if asymmetric {
+pub(crate) fn light() {
+    if COMPILER_FENCE_ONLY {
         core::sync::atomic::compiler_fence(Ordering::SeqCst);
     } else {
         fence(Ordering::SeqCst);
     }
 }
 
-/// The slow side's fence: a barrier on every running thread (where
-/// [`available`]), else a plain `SeqCst` fence, which pairs with the fast
-/// side's real fence.
+/// The slow side's fence. Call only where [`slow_side_allowed`].
 #[inline]
 pub(crate) fn heavy() {
-    if STATE.load(Ordering::Acquire) == YES && barrier() {
-        return;
+    if COMPILER_FENCE_ONLY {
+        let ok = barrier();
+        debug_assert!(ok, "membarrier failed after it registered");
+        if ok {
+            return;
+        }
     }
     fence(Ordering::SeqCst);
 }
-
 #[cfg(all(
     any(target_os = "linux", target_os = "android"),
     not(miri),
@@ -145,14 +161,16 @@ mod tests {
 
     #[test]
     fn the_answer_is_stable_and_both_sides_run() {
-        let first = available();
-        assert_eq!(available(), first);
-        light(first);
-        heavy();
-        if cfg!(all(target_os = "linux", not(miri), not(spindle_tsan))) {
-            // This project's machines run Linux with membarrier; a refusal
-            // would only cost speed, but it would go unnoticed otherwise.
-            eprintln!("asymmetric fences available: {first}");
+        let first = slow_side_allowed();
+        assert_eq!(slow_side_allowed(), first);
+        light();
+        if first {
+            heavy();
+        }
+        if COMPILER_FENCE_ONLY {
+            // This project's machines run Linux with membarrier: without it
+            // hidden steals are off, which would go unnoticed otherwise.
+            assert!(first, "membarrier refused: hidden steals are off");
         }
     }
 }

@@ -196,6 +196,9 @@ impl WorkerLocal {
     /// without the barrier.
     #[cold]
     pub(crate) fn steal_hidden(&self) -> Option<JobRef> {
+        if !crate::util::asym::slow_side_allowed() {
+            return None;
+        }
         let registry = self.registry();
         let n = registry.num_slots();
         let start = self.rng.below(n);

@@ -64,27 +64,30 @@ impl WorkerLocal {
         // unexecuted (`hidden.pop`, `take_back`) or its cell is set
         // (`wait_until`); the guard below keeps that true on unwinding.
         let b_ref = unsafe { job_b.as_job_ref() };
-        let index = self.hidden.push(b_ref);
-        match index {
-            Some(_) => self.promote_if_starved(),
-            None => self.push_public(b_ref),
-        }
+        let index = match self.hidden.push(b_ref) {
+            Some(i) => {
+                self.promote_if_starved();
+                i
+            }
+            None => {
+                self.push_public(b_ref);
+                NOT_HIDDEN
+            }
+        };
         let guard = Unwinding {
             worker: self,
             job: job_b,
-            b_ref,
             index,
         };
         let ra = a();
         core::mem::forget(guard);
-        if let Some(i) = index {
-            if self.hidden.pop(i) {
-                return (ra, job_b.run_inline());
-            }
+        if index != NOT_HIDDEN && self.hidden.pop(index) {
+            return (ra, job_b.run_inline());
         }
-        // Promoted (or hidden-deque full) and still on our own deque: run
-        // it here, as if it had stayed hidden.
-        if self.take_back(b_ref) {
+        // Promoted (or the hidden deque was full) and still on our own
+        // deque: run it here, as if it had stayed hidden.
+        // SAFETY: as above; made again rather than kept across `a`.
+        if self.take_back(unsafe { job_b.as_job_ref() }) {
             return (ra, job_b.run_inline());
         }
         self.wait_until(job_b.cell());
@@ -149,8 +152,7 @@ impl WorkerLocal {
         let guard = Unwinding {
             worker: self,
             job: &job_b,
-            b_ref,
-            index: None,
+            index: NOT_HIDDEN,
         };
         let ra = a();
         core::mem::forget(guard);
@@ -199,9 +201,13 @@ where
 {
     worker: &'a WorkerLocal,
     job: &'a StackJob<F, R>,
-    b_ref: JobRef,
-    index: Option<usize>,
+    /// The half's index in the hidden deque, or `NOT_HIDDEN`.
+    index: usize,
 }
+
+/// A join half that never went to the hidden deque (it was full, or the
+/// join has options).
+const NOT_HIDDEN: usize = usize::MAX;
 
 impl<F, R> Drop for Unwinding<'_, F, R>
 where
@@ -209,10 +215,12 @@ where
     R: Send,
 {
     fn drop(&mut self) {
-        let ours = match self.index {
-            Some(i) => self.worker.hidden.pop(i),
-            None => false,
-        } || self.worker.take_back(self.b_ref);
+        let ours = (self.index != NOT_HIDDEN && self.worker.hidden.pop(self.index)) || {
+            // SAFETY: the job is alive (this frame) and its `JobRef` was made
+            // the same way before: only compared here, never executed.
+            let b_ref = unsafe { self.job.as_tagged_job_ref() };
+            self.worker.take_back(b_ref)
+        };
         let result = if ours {
             // Never shared: run it here. We are unwinding, so its panic
             // must be caught (a second panic in a drop would abort).

@@ -171,16 +171,15 @@ impl WorkerLocal {
     /// # Safety
     ///
     /// `registry` must outlive the result; `index` names the slot whose
-    /// deques `deque`, `class_deques` and `hidden` are, and `cache` must be
-    /// that slot's only local cache; `fibers`, if any, are that slot's
-    /// (living in the registry), and while any of them is suspended the
-    /// result must stay on the thread that runs it.
+    /// deques `deque` and `class_deques` are, and `cache` must be that
+    /// slot's only local cache; `fibers`, if any, are that slot's (living
+    /// in the registry), and while any of them is suspended the result
+    /// must stay on the thread that runs it.
     pub(crate) unsafe fn new(
         registry: &Registry,
         index: usize,
         deque: deque::Worker<JobHeader>,
         class_deques: [deque::Worker<JobHeader>; 2],
-        hidden: hidden::Owner,
         cache: JobCache,
         fibers: Option<&SlotFibers>,
     ) -> Self {
@@ -197,7 +196,7 @@ impl WorkerLocal {
             registry: NonNull::from(registry),
             deque,
             class_deques,
-            hidden,
+            hidden: hidden::Owner::new(),
             cache,
             counters: registry.counters(index),
             rng: XorShift::new(index as u64 + 1),
@@ -206,6 +205,11 @@ impl WorkerLocal {
             help_depth: Cell::new(0),
             root_stack: Cell::new(None),
         }
+    }
+
+    /// The slot's hidden join halves (for the registry to attach thieves).
+    pub(crate) fn hidden(&self) -> &hidden::Owner {
+        &self.hidden
     }
 
     /// Records the root context's stack: the calling thread's (the one
