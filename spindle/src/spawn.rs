@@ -6,7 +6,7 @@ use crate::options::Options;
 use crate::pool::registry::{Placement, Registry};
 use crate::pool::submit::Push;
 use crate::pool::{global, Pool};
-use crate::worker::with_current;
+use crate::worker::{with_current, Here};
 
 impl Pool {
     /// Runs `f` on the pool at some point; nobody waits for it.
@@ -63,10 +63,12 @@ pub fn spawn<F>(f: F)
 where
     F: FnOnce() + Send + 'static,
 {
-    with_current(|w| match w {
+    // Not through a closure: `f` would be copied into it.
+    let here = Here::new();
+    match here.slot() {
         Some(w) => spawn_in(w.registry(), f, Placement::PLAIN),
         None => global().spawn(f),
-    })
+    }
 }
 
 /// [`Pool::spawn_with`] on the current thread's pool, or the global pool.
@@ -78,14 +80,15 @@ pub fn spawn_with<F>(options: Options, f: F) -> Result<(), Error>
 where
     F: FnOnce() + Send + 'static,
 {
-    with_current(|w| match w {
+    let here = Here::new();
+    match here.slot() {
         Some(w) => {
             let placement = w.registry().place(&options)?;
             spawn_in(w.registry(), f, placement);
             Ok(())
         }
         None => global().spawn_with(options, f),
-    })
+    }
 }
 
 fn spawn_in<F>(registry: &Registry, f: F, placement: Placement)

@@ -153,11 +153,13 @@ impl Pool {
         OP: FnOnce(&WorkerLocal) -> R + Send,
         R: Send,
     {
-        worker::with_current(|w| match w {
+        // Not through a closure: `op` would be copied into it.
+        let here = worker::Here::new();
+        match here.slot() {
             Some(w) if core::ptr::eq(w.registry(), &*self.registry) => op(w),
             Some(w) => self.in_worker_cross(w, op),
             None => self.in_worker_cold(op),
-        })
+        }
     }
 
     #[cold]
@@ -190,18 +192,12 @@ impl Pool {
     /// slot if it is free. `None` if another thread holds that slot, or if
     /// the caller runs a slot of another pool (it keeps that one).
     pub(crate) fn with_local<R>(&self, f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
-        let mut f = Some(f);
-        let ran = worker::with_current(|w| match w {
-            Some(w) if core::ptr::eq(w.registry(), &*self.registry) => {
-                Some((f.take().expect("called once"))(Some(w)))
-            }
-            Some(_) => Some((f.take().expect("called once"))(None)),
-            None => None,
-        });
-        if let Some(r) = ran {
-            return r;
+        let here = worker::Here::new();
+        match here.slot() {
+            Some(w) if core::ptr::eq(w.registry(), &*self.registry) => return f(Some(w)),
+            Some(_) => return f(None),
+            None => {}
         }
-        let f = f.take().expect("called once");
         match self.registry.claim_participant() {
             Some(local) => {
                 let guard = Participant::enter(&self.registry, local);
@@ -365,10 +361,9 @@ where
     OP: FnOnce(&WorkerLocal) -> R + Send,
     R: Send,
 {
-    let mut op = Some(op);
-    let ran = worker::with_current(|w| w.map(|w| (op.take().expect("called once"))(w)));
-    match ran {
-        Some(r) => r,
-        None => global().in_worker(op.take().expect("called once")),
+    let here = worker::Here::new();
+    match here.slot() {
+        Some(w) => op(w),
+        None => global().in_worker(op),
     }
 }

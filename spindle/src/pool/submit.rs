@@ -6,7 +6,7 @@
 
 use super::registry::{Placement, Registry};
 use crate::job::{HeapJob, JobRef};
-use crate::worker::with_current_in;
+use crate::worker::{with_current_in, Here};
 
 /// Where a job from a slot of the pool goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -24,7 +24,9 @@ impl Registry {
     /// Queues `f` as one job with `placement` (already checked against
     /// this pool).
     pub(crate) fn submit<F: FnOnce() + Send>(&self, f: F, placement: Placement, push: Push) {
-        with_current_in(self, |w| match w {
+        // Not through a closure: `f` would be copied into it.
+        let here = Here::new();
+        match here.slot_in(self) {
             Some(w) => {
                 let job = alloc_on(w, f, placement);
                 match push {
@@ -36,7 +38,7 @@ impl Registry {
                 let (job, _) = HeapJob::alloc(f, None, placement.priority, placement.affinity);
                 self.inject(job);
             }
-        })
+        }
     }
 
     /// Queues a batch of jobs with `placement`, with one decision about

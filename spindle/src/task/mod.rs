@@ -128,10 +128,12 @@ mod spawn {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        worker::with_current(|w| match w {
+        // Not through a closure: the future would be copied into it.
+        let here = worker::Here::new();
+        match here.slot() {
             Some(w) => spawn_in(w.registry(), future, Placement::PLAIN),
             None => global().spawn_async(future),
-        })
+        }
     }
 
     fn spawn_in<F>(registry: &Registry, future: F, placement: Placement) -> JoinHandle<F::Output>

@@ -42,6 +42,40 @@ fn current_ptr() -> *const WorkerLocal {
     CURRENT.with(Cell::get)
 }
 
+/// A zero-sized witness that the code holding it runs on this thread,
+/// in this frame (it is neither `Send` nor `Sync`): the current slot
+/// borrowed through it cannot leave the frame, and so cannot outlive the
+/// slot. For hot paths that must not move their arguments into a closure
+/// (see `join`); elsewhere [`with_current`] says the same.
+pub(crate) struct Here(core::marker::PhantomData<*const ()>);
+
+impl Here {
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        Here(core::marker::PhantomData)
+    }
+
+    /// The slot this thread runs, if any, for as long as this frame.
+    #[inline(always)]
+    pub(crate) fn slot(&self) -> Option<&WorkerLocal> {
+        // The one place the crate reads `CURRENT` as a reference.
+        // SAFETY: `CURRENT` is non-null only while the slot it points to
+        // is alive and run by this thread, and it changes only in
+        // `run_worker` and the participant guard, which wrap every frame
+        // that runs on the slot: the borrow, tied to `self` (this frame),
+        // ends before the slot can go.
+        unsafe { CURRENT.with(Cell::get).as_ref() }
+    }
+}
+
+impl Here {
+    /// The slot this thread runs if it is one of `registry`'s.
+    #[inline(always)]
+    pub(crate) fn slot_in(&self, registry: &Registry) -> Option<&WorkerLocal> {
+        self.slot().filter(|w| ptr::eq(w.registry(), registry))
+    }
+}
+
 /// Runs `f` with the slot this thread runs, if any (of any pool).
 ///
 /// The one way to reach the current slot: the reference cannot outlive
@@ -50,11 +84,7 @@ fn current_ptr() -> *const WorkerLocal {
 /// below them is running on it).
 #[inline(always)]
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
-    let cur = CURRENT.with(Cell::get);
-    // SAFETY: `CURRENT` is non-null only while the slot it points to is
-    // alive and run by this thread (`set_current`'s contract), which is
-    // the case for the whole call (see above).
-    f(unsafe { cur.as_ref() })
+    f(Here::new().slot())
 }
 
 /// Runs `f` with the slot this thread runs if it is one of `registry`'s.
