@@ -141,7 +141,7 @@ fn output_of_a_detached_task_is_dropped_once() {
     assert_eq!(drops.count(), if cfg!(miri) { 50 } else { 1000 });
 }
 
-/// The shutdown rule: dropping the pool drops every unfinished
+/// The shutdown rule: dropping the pool drops every unfinished
 /// future exactly once, whether idle (waiting on a waker nobody calls),
 /// queued, or waking itself forever.
 #[test]

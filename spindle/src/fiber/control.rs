@@ -27,7 +27,7 @@ pub(crate) struct Fiber {
     pub(crate) home: NonNull<SlotFibers>,
 }
 
-// The bar: a fiber's control block fits one cache line, and owns
+// A fiber's control block fits one cache line, and owns
 // it (`align(64)`), so a waker touching one fiber never shares a line
 // with another fiber's owner.
 const _: () = assert!(core::mem::size_of::<Fiber>() <= 64);

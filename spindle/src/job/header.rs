@@ -29,7 +29,8 @@ pub(crate) struct JobHeader {
     state: AtomicU32,
 }
 
-// The budget for a header is 32 bytes; we use 16.
+// A header's budget is 32 bytes (what a job costs before its closure);
+// this one takes 16.
 const _: () = assert!(core::mem::size_of::<JobHeader>() <= 32);
 const _: () = assert!(core::mem::align_of::<JobHeader>() >= 8);
 

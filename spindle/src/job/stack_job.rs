@@ -139,3 +139,82 @@ where
         unsafe { WaitCell::set(&this.cell) };
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::facade::Arc;
+    use crate::sleep::Sleep;
+    use crate::sync::parker::Parker;
+    use loom::thread;
+
+    /// The real `StackJob`, executed through its `JobRef` on another thread
+    /// while its owner waits as a pool slot does (`worker/wait.rs`):
+    /// `prepare_sleep` on the job's cell with the slot's parker, then the
+    /// sleep protocol. After the cell reads set, the owner takes the result
+    /// from the job, which loom checks for a happens-before edge.
+    ///
+    /// Catches: a set without release (or a probe without acquire): the
+    /// result read races the executor's write; an executor that wakes
+    /// nobody when `SLEEPING` was set first, or a waiter that sleeps after
+    /// the set: the owner parks forever.
+    #[test]
+    fn stack_job_result_is_visible_to_a_slot_waiter() {
+        loom::model(|| {
+            let sleep = Arc::new(Sleep::new(1));
+            let job = StackJob::new(|| 42u32);
+            // SAFETY: `job` stays in this frame, unmoved, until its cell is
+            // set (the loop below).
+            let job_ref = unsafe { job.as_job_ref() };
+            // The spawn hands the `JobRef` over as a queue would.
+            // SAFETY: this thread is the job's only executor.
+            let executor = thread::spawn(move || unsafe { job_ref.execute() });
+            sleep.start_searching();
+            while !job.cell().probe() {
+                if job.cell().prepare_sleep(sleep.parker(0)) {
+                    sleep.sleep(0, || job.cell().probe());
+                }
+            }
+            sleep.stop_searching(false);
+            assert_eq!(job.into_result(), 42);
+            executor.join().unwrap();
+        });
+    }
+
+    /// A call handed from a thread outside the pool: the thread pushes the
+    /// stack job through the real injector and parks on its own parker; a
+    /// worker pops the job and executes it. The result must be visible
+    /// once the cell is set, and the wake must not be lost.
+    ///
+    /// Catches: a result not released by the set, a parker read after the
+    /// set (it may be gone), and a lost unpark between `prepare_sleep` and
+    /// `park`.
+    #[test]
+    fn stack_job_through_injector_wakes_an_outside_waiter() {
+        use crate::queue::injector::Injector;
+        loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let inj = Arc::new(Injector::new());
+            let i2 = inj.clone();
+            let worker = thread::spawn(move || loop {
+                if let Some(job) = i2.pop() {
+                    // SAFETY: popped from the queue, so ours to execute once.
+                    unsafe { job.execute() };
+                    return;
+                }
+                thread::yield_now();
+            });
+            let job = StackJob::new(|| 7u64);
+            // SAFETY: `job` stays in this frame until its cell is set.
+            let job_ref = unsafe { job.as_job_ref() };
+            inj.push(job_ref);
+            while !job.cell().probe() {
+                if job.cell().prepare_sleep(&parker) {
+                    parker.park();
+                }
+            }
+            assert_eq!(job.into_result(), 7);
+            worker.join().unwrap();
+        });
+    }
+}

@@ -4,20 +4,19 @@
 use std::any::Any;
 
 use crate::affinity::AffinitySets;
-use crate::error::Error;
 use crate::facade::{Arc, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::fiber::SlotFibers;
-use crate::job::{JobCacheHome, JobHeader, JobRef};
-use crate::options::{Options, Priority};
+use crate::job::{JobCacheHome, JobHeader};
+use crate::options::Priority;
 use crate::pool::main_jobs::MainJobs;
 use crate::pool::stats::{SlotCounters, Stats};
+use crate::pool::tasks::TaskList;
 use crate::queue::deque::Stealer;
 use crate::queue::hidden;
 use crate::queue::injector::Injector;
 use crate::queue::mailbox::Mailbox;
 use crate::queue::pending::Pending;
 use crate::sleep::Sleep;
-use crate::task::TaskList;
 use crate::unwind::{drop_payload, payload_message};
 use crate::util::CachePadded;
 use crate::worker::WorkerLocal;
@@ -43,26 +42,7 @@ impl Drop for Registry {
 /// Called with the payload of a detached job's panic.
 pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync>;
 
-/// A submission's options, checked against the pool: what goes in the
-/// job's header.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Placement {
-    pub(crate) priority: Priority,
-    /// Affinity set id; 0: any worker.
-    pub(crate) affinity: u32,
-}
-
-impl Placement {
-    /// `Normal`, any worker.
-    pub(crate) const PLAIN: Placement = Placement {
-        priority: Priority::Normal,
-        affinity: 0,
-    };
-
-    pub(crate) fn is_plain(self) -> bool {
-        self.priority == Priority::Normal && self.affinity == 0
-    }
-}
+pub(crate) use super::placement::Placement;
 
 /// The shared half of one slot.
 pub(crate) struct SlotShared {
@@ -78,23 +58,23 @@ pub(crate) struct SlotShared {
 }
 
 pub(crate) struct Registry {
-    slots: Box<[SlotShared]>,
+    pub(super) slots: Box<[SlotShared]>,
     pub(crate) injector: Injector,
     pub(crate) sleep: Sleep,
     /// How many `High`, `Low` and affine jobs are queued.
     pub(crate) pending: Pending,
     /// The affinity sets in use, by id.
-    affinity: AffinitySets,
+    pub(super) affinity: AffinitySets,
     /// Which core each worker is pinned to, if the pool pins them.
-    pinned: Option<Vec<usize>>,
+    pub(super) pinned: Option<Vec<usize>>,
     /// Round-robin over a set's members, for affine jobs submitted from
     /// outside their set.
-    affine_next: AtomicUsize,
+    pub(super) affine_next: AtomicUsize,
     /// Workers that have not voted to exit (see `vote_exit`); 0 once
     /// shutdown is decided.
-    live: AtomicUsize,
+    pub(super) live: AtomicUsize,
     /// Workers whose thread has left its loop (`worker_exited`).
-    exited: AtomicUsize,
+    pub(super) exited: AtomicUsize,
     /// Unfinished async tasks, for shutdown.
     pub(crate) tasks: TaskList,
     /// Jobs for the thread that built the pool.
@@ -103,13 +83,13 @@ pub(crate) struct Registry {
     /// pointer whose provenance covers the reference counts, for tasks to
     /// take strong references from a `&Registry`. Set once at build.
     arc_self: AtomicPtr<Registry>,
-    terminating: AtomicBool,
+    pub(super) terminating: AtomicBool,
     /// This pool's number, unique in the process (see `LIVE`).
     id: u64,
     /// The participant slot's owner half, while no thread borrows it.
     participant: Mutex<Option<Box<WorkerLocal>>>,
     panic_handler: Option<PanicHandler>,
-    num_workers: usize,
+    pub(super) num_workers: usize,
     /// Fibers of each slot; empty if the pool has none. Boxed:
     /// every control block points at its `SlotFibers`, which must not move.
     #[allow(clippy::vec_box)]
@@ -211,141 +191,6 @@ impl Registry {
                 .any(|s| !s.stealer.is_empty() || s.class_stealers.iter().any(|c| !c.is_empty()))
     }
 
-    /// Checks `options` against this pool: the priority and affinity set
-    /// id to put in a job's header.
-    pub(crate) fn place(&self, options: &Options) -> Result<Placement, Error> {
-        let affinity = match &options.affinity {
-            None => 0,
-            Some(a) => {
-                self.affinity
-                    .intern(a, self.num_workers, self.pinned.as_deref())?
-                    .0
-            }
-        };
-        Ok(Placement {
-            priority: options.priority,
-            affinity,
-        })
-    }
-
-    /// Queues a job that is not plain (`High`, `Low`, or affine); `local`
-    /// is the calling thread's slot if it is one of this pool's.
-    ///
-    /// An affine job goes to the mailbox of a worker of its set: the
-    /// caller's own slot if it is in the set, else the next member in
-    /// round-robin order; that worker is woken. Other jobs go to the
-    /// caller's deque for their class, or from outside, to the injector.
-    #[cold]
-    pub(crate) fn push_special(&self, job: JobRef, local: Option<&WorkerLocal>) {
-        debug_assert!(!job.is_plain());
-        if job.is_affine() {
-            // SAFETY: the job is live until executed, and not yet queued.
-            let id = unsafe { job.header_ptr().as_ref() }.affinity();
-            let set = self.affinity.get(id);
-            let home = match local {
-                Some(w) if set.contains(w.index()) => w.index(),
-                _ if set.len() == 1 => set.nth(0),
-                _ => set.nth(self.affine_next.fetch_add(1, Ordering::Relaxed) % set.len()),
-            };
-            self.pending.queued_affine();
-            self.slots[home].mailbox.push(job.priority(), job, set);
-            self.sleep.notify_slot(home);
-            return;
-        }
-        self.pending.queued(job.priority());
-        match local {
-            Some(w) => w.push_class(job),
-            None => self.injector.push(job),
-        }
-        self.sleep.notify_work(1);
-    }
-
-    /// Queues a job from a thread that is not one of this pool's slots.
-    pub(crate) fn inject(&self, job: JobRef) {
-        if job.is_plain() {
-            self.injector.push(job);
-            self.sleep.notify_work(1);
-        } else {
-            self.push_special(job, None);
-        }
-    }
-
-    /// A worker found nothing anywhere while the pool terminates, and can
-    /// exit (it runs on its own stack, no fiber suspended). Returns true
-    /// once every worker has voted: the pool is quiescent and the worker
-    /// may exit. Until then a voter runs nothing; if work for it shows up,
-    /// it takes back its vote ([`unvote`](Self::unvote)) before taking it.
-    ///
-    /// Why not exit at once, as a worker without affine jobs could: a job
-    /// still running elsewhere may queue work that only this worker may run
-    /// (its mailbox). Exit is decided when the last worker votes; each
-    /// vote comes after a check that no queue, mailboxes included, holds
-    /// work, and a voter that takes work un-votes first, so when the count
-    /// reaches zero no job runs and none is queued.
-    pub(crate) fn vote_exit(&self, voted: &core::cell::Cell<bool>) -> bool {
-        if voted.get() {
-            return self.exit_decided();
-        }
-        // Order the check after whatever this thread queued and ran.
-        crate::facade::fence(Ordering::SeqCst);
-        if self.has_work() {
-            return false;
-        }
-        voted.set(true);
-        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.sleep.wake_all();
-            return true;
-        }
-        false
-    }
-
-    /// Called by each worker as its thread ends, after it left its loop:
-    /// the last one out closes the task list and drains what is left
-    /// (`close_tasks`). So shutdown completes whether the pool was dropped
-    /// by an outside thread (which joins the workers, and so returns after
-    /// this) or by one of its own jobs (which detaches them).
-    pub(crate) fn worker_exited(this: &Arc<Registry>) {
-        if this.exited.fetch_add(1, Ordering::AcqRel) + 1 == this.num_workers {
-            Registry::close_tasks(this);
-        }
-    }
-
-    /// True once every worker voted to exit.
-    pub(crate) fn exit_decided(&self) -> bool {
-        self.live.load(Ordering::SeqCst) == 0
-    }
-
-    /// Takes back a vote (see `vote_exit`); false if exit is decided
-    /// already.
-    pub(crate) fn unvote(&self, voted: &core::cell::Cell<bool>) -> bool {
-        debug_assert!(voted.get());
-        let ok = self
-            .live
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n > 0).then_some(n + 1)
-            })
-            .is_ok();
-        if ok {
-            voted.set(false);
-        }
-        ok
-    }
-
-    /// Forgets `n` workers that never started (a failed build).
-    pub(crate) fn forget_workers(&self, n: usize) {
-        self.live.fetch_sub(n, Ordering::SeqCst);
-    }
-
-    pub(crate) fn is_terminating(&self) -> bool {
-        self.terminating.load(Ordering::Acquire)
-    }
-
-    /// Starts shutdown: workers finish every queued job, then exit.
-    pub(crate) fn terminate(&self) {
-        self.terminating.store(true, Ordering::Release);
-        self.sleep.wake_all();
-    }
-
     /// Records the `Arc` this registry lives in (at build, before any
     /// thread can see it), and lists the pool as alive.
     pub(crate) fn set_arc(this: &Arc<Registry>) {
@@ -377,42 +222,6 @@ impl Registry {
         // `Arc::from_raw` by the caller.
         unsafe { Arc::increment_strong_count(p) };
         p
-    }
-
-    /// After the workers have exited: cancels every unfinished task and
-    /// runs what is left in the global queue (see `task/list.rs`).
-    pub(crate) fn close_tasks(this: &Arc<Registry>) {
-        this.tasks.close();
-        this.drain_after_close();
-        this.tasks.retire(this.clone());
-    }
-
-    /// Runs every job left in the global queue and the mailboxes on this
-    /// thread. Called once
-    /// the task list is closed, when no worker takes jobs any more: queued
-    /// tasks see the pool terminating and cancel themselves.
-    pub(crate) fn drain_after_close(&self) {
-        // Pairs with the fence in an outside `schedule`'s `notify_work`
-        // (push, fence, read `closed`): either it sees the list closed and
-        // drains itself, or we see its job.
-        crate::facade::fence(Ordering::SeqCst);
-        loop {
-            let mut jobs: Vec<JobRef> = self.injector.pop().into_iter().collect();
-            if jobs.is_empty() {
-                jobs = self
-                    .slots
-                    .iter()
-                    .flat_map(|s| s.mailbox.take_all())
-                    .collect();
-            }
-            if jobs.is_empty() {
-                break;
-            }
-            for job in jobs {
-                // SAFETY: taken from a queue, so ours to execute once.
-                unsafe { job.execute() };
-            }
-        }
     }
 
     /// Puts the participant slot's owner half in place (at build).

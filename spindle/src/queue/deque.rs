@@ -49,6 +49,16 @@ use core::ptr::{self, NonNull};
 use crate::facade::{fence, Arc, AtomicPtr, AtomicUsize, Ordering};
 use crate::util::CachePadded;
 
+/// How `bottom` is stored. Everywhere the release fence in `push` carries
+/// the publication (see there) and the stores are relaxed; under
+/// ThreadSanitizer, which does not model fences, every store of `bottom`
+/// is a release store instead: the same guarantee, in a form TSan sees.
+const BOTTOM_STORE: Ordering = if cfg!(spindle_tsan) {
+    Ordering::Release
+} else {
+    Ordering::Relaxed
+};
+
 /// The largest capacity [`new`] accepts: 2^24 slots (128 MiB of ring).
 pub const MAX_CAPACITY: usize = 1 << 24;
 
@@ -193,8 +203,10 @@ impl<T> Worker<T> {
         // emulation found it in `tests/deque_stress.rs`). With the fence,
         // every later store to `bottom` by this thread, relaxed or not,
         // carries this release to a thief that reads it.
-        fence(Ordering::Release);
-        inner.bottom.store(b.wrapping_add(1), Ordering::Relaxed);
+        if !cfg!(spindle_tsan) {
+            fence(Ordering::Release);
+        }
+        inner.bottom.store(b.wrapping_add(1), BOTTOM_STORE);
         Ok(())
     }
 
@@ -222,7 +234,7 @@ impl<T> Worker<T> {
             return None;
         }
         let b = b.wrapping_sub(1);
-        inner.bottom.store(b, Ordering::Relaxed);
+        inner.bottom.store(b, BOTTOM_STORE);
         // SeqCst fence: the store to `bottom` above and the load of `top`
         // below must not be reordered (a store-load pair). With the fence in
         // `steal` this is the Dekker-style handshake that keeps the owner and
@@ -232,7 +244,7 @@ impl<T> Worker<T> {
         let len = b.wrapping_sub(t) as isize;
         if len < 0 {
             // Empty: a thief took the last item. Restore `bottom`.
-            inner.bottom.store(b.wrapping_add(1), Ordering::Relaxed);
+            inner.bottom.store(b.wrapping_add(1), BOTTOM_STORE);
             return None;
         }
         let item = inner.slot(b).load(Ordering::Relaxed);
@@ -247,7 +259,7 @@ impl<T> Worker<T> {
             .top
             .compare_exchange(t, t.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
             .is_ok();
-        inner.bottom.store(b.wrapping_add(1), Ordering::Relaxed);
+        inner.bottom.store(b.wrapping_add(1), BOTTOM_STORE);
         // SAFETY: as above.
         won.then(|| unsafe { NonNull::new_unchecked(item) })
     }
@@ -348,8 +360,9 @@ impl<T> Stealer<T> {
         // `bottom`, pairing with the owner's fence in `pop` so that the owner
         // and a thief cannot both see the last item as theirs.
         fence(Ordering::SeqCst);
-        // Acquire: pairs with the release store of `bottom` in `push`, so the
-        // slot content is visible.
+        // Acquire: pairs with `push`'s release fence before its store of
+        // `bottom` (whichever later store of `bottom` we read), so the slot
+        // content is visible.
         let b = inner.bottom.load(Ordering::Acquire);
         if b.wrapping_sub(t) as isize <= 0 {
             return Steal::Empty;

@@ -291,6 +291,45 @@ fn last_searcher_finding_work_wakes_a_sleeper() {
     });
 }
 
+/// S5: a job is published while slot 1 searches and slot 0 sleeps, so P3
+/// wakes nobody; then slot 1 leaves the search without taking it (its
+/// wait ended). As the last searcher it must re-check and wake the
+/// sleeper, which takes the job.
+///
+/// Catches: a `stop_searching_idle` without the re-check (the job stays
+/// queued with its only taker parked: loom reports the deadlock), or with
+/// the re-check before the decrement's fence (a publisher between them is
+/// missed by both).
+#[test]
+fn last_searcher_leaving_without_work_wakes_a_sleeper_for_it() {
+    loom::model(|| {
+        let sleep = Arc::new(Sleep::new(2));
+        let jobs = Arc::new(AtomicUsize::new(0));
+        let (s2, j2) = (sleep.clone(), jobs.clone());
+        let sleeper = thread::spawn(move || {
+            s2.start_searching();
+            while !take(&j2) {
+                s2.sleep(0, || j2.load(Ordering::Acquire) > 0);
+            }
+            s2.stop_searching(true);
+        });
+        let publisher = {
+            let (s3, j3) = (sleep.clone(), jobs.clone());
+            thread::spawn(move || {
+                j3.store(1, Ordering::Release); // P1
+                s3.notify_work(1);
+            })
+        };
+        // Slot 1 searches, then leaves without work.
+        sleep.start_searching();
+        let j = jobs.clone();
+        sleep.stop_searching_idle(|| j.load(Ordering::Acquire) > 0);
+        publisher.join().unwrap();
+        sleeper.join().unwrap();
+        assert_eq!(jobs.load(Ordering::SeqCst), 0);
+    });
+}
+
 /// An outside thread (no slot, never counted) submits through the real
 /// injector (`push`, then `notify_work`, as `Pool::spawn` does from outside)
 /// while the pool's only slot goes to sleep re-checking `is_empty`.

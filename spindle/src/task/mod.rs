@@ -6,7 +6,8 @@
 //!   poll), its waker, completion.
 //! - `alloc.rs`: the per-thread caches and shared depot that recycle task
 //!   memory.
-//! - `list.rs`: every idle, unfinished task of a pool, for shutdown.
+//! - the pool keeps every idle, unfinished task in its task list
+//!   (`pool/tasks.rs`), through the hooks in `raw.rs`, for shutdown.
 //! - `handle.rs`: `JoinHandle`; `error.rs`: `JobError`.
 //! - `block.rs`: `Pool::block_on` and `JoinHandle::join`.
 //!
@@ -27,8 +28,6 @@ mod error;
 #[cfg(not(loom))]
 mod handle;
 #[cfg(not(loom))]
-mod list;
-#[cfg(not(loom))]
 mod raw;
 pub(crate) mod state;
 #[cfg(all(test, loom))]
@@ -38,8 +37,6 @@ mod state_loom;
 pub use error::JobError;
 #[cfg(not(loom))]
 pub use handle::JoinHandle;
-#[cfg(not(loom))]
-pub(crate) use list::TaskList;
 
 #[cfg(not(loom))]
 mod spawn {

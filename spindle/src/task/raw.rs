@@ -11,7 +11,7 @@
 //!                vtable:    the functions that know the future's type
 //!                registry:  the pool, without a reference count (what
 //!                           keeps it alive: see the field's docs)
-//!                links:     the pool's task list (`list.rs`)
+//!                links:     the pool's task list (`pool/tasks.rs`)
 //!   offset 64  Trailer  the join waker (see `state.rs` for who owns it)
 //!   then       Stage<F> the future, then its output
 //! ```
@@ -29,11 +29,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::alloc;
 use super::error::JobError;
-use super::list::Links;
+use super::state::Shutdown;
 use super::state::{State, ToIdle, ToRunning, Wake};
 use crate::facade::{Arc, UnsafeCell};
 use crate::job::{JobHeader, JobRef};
 use crate::pool::registry::{Placement, Registry};
+use crate::pool::tasks::{Links, TaskHooks};
 use crate::unwind::drop_payload;
 use crate::worker;
 
@@ -401,7 +402,7 @@ fn list_before_idle(header: NonNull<Header>) -> bool {
         Some(w) => w.index(),
         None => core::ptr::from_ref(h).addr() >> 8,
     });
-    registry.tasks.insert(header, shard)
+    registry.tasks.insert(links_of(header), shard, &HOOKS)
 }
 
 /// Drops the future in place; returns a panic of its destructor.
@@ -497,7 +498,7 @@ where
         }
     }
     // Last use of the registry: leaving the list may free it.
-    registry.tasks.remove(header);
+    registry.tasks.remove(links_of(header));
     if h.state.release(refs) {
         // SAFETY: that was the last reference.
         unsafe { (h.vtable.dealloc)(header) };
@@ -598,5 +599,55 @@ unsafe fn waker_drop(p: *const ()) {
     if header.state.release(1) {
         // SAFETY: last reference.
         unsafe { (header.vtable.dealloc)(h) };
+    }
+}
+
+// ---- The pool's task list ----
+
+/// How the pool's task list (`pool/tasks.rs`) holds and closes a task.
+static HOOKS: TaskHooks = TaskHooks {
+    hold: hook_hold,
+    close: hook_close,
+};
+
+/// The list's handle on a task: its header's links.
+fn links_of(header: NonNull<Header>) -> NonNull<Links> {
+    // SAFETY: a field of a live header, in bounds.
+    unsafe { NonNull::new_unchecked(core::ptr::addr_of_mut!((*header.as_ptr()).links)) }
+}
+
+/// The task whose links these are.
+fn header_of_links(links: NonNull<Links>) -> NonNull<Header> {
+    // SAFETY: every `Links` the list holds is the `links` field of a task
+    // header (`links_of`), so stepping back by the field's offset stays in
+    // the same allocation.
+    unsafe { links.byte_sub(core::mem::offset_of!(Header, links)).cast() }
+}
+
+/// # Safety
+///
+/// `links` is a listed task's (which holds its owned reference).
+unsafe fn hook_hold(links: NonNull<Links>) {
+    // SAFETY: listed, so alive (caller's contract).
+    unsafe { header_of_links(links).as_ref() }.state.acquire();
+}
+
+/// Cancels a listed task that is idle (a running or queued one is marked
+/// and cancels itself), then releases the reference `hook_hold` took.
+///
+/// # Safety
+///
+/// The caller holds that reference.
+unsafe fn hook_close(links: NonNull<Links>) {
+    let t = header_of_links(links);
+    // SAFETY: we hold a reference.
+    let h = unsafe { t.as_ref() };
+    if h.state.shutdown() == Shutdown::Cancel {
+        // SAFETY: we hold RUNNING; the owned reference goes.
+        unsafe { (h.vtable.cancel)(t, 1) };
+    }
+    if h.state.release(1) {
+        // SAFETY: last reference.
+        unsafe { (h.vtable.dealloc)(t) };
     }
 }

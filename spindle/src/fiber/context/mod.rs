@@ -18,9 +18,11 @@ mod none;
 pub(crate) use none::{init, switch};
 
 /// True where this crate has a context switch (and fiber stacks). Not
-/// under Miri, which cannot run the switch's assembly: pools there have
-/// no fibers, and waits take the fallback path.
-pub(crate) const SUPPORTED: bool = cfg!(all(spindle_fibers, not(miri)));
+/// under Miri, which cannot run the switch's assembly, nor under
+/// ThreadSanitizer (`--cfg spindle_tsan`), which tracks one stack per
+/// thread and is not told of our switches: pools there have no fibers, and
+/// waits take the fallback path.
+pub(crate) const SUPPORTED: bool = cfg!(all(spindle_fibers, not(miri), not(spindle_tsan)));
 
 // Not under Miri: it cannot run the context switch's assembly.
 #[cfg(all(test, not(loom), not(miri), spindle_fibers))]

@@ -1,5 +1,5 @@
-//! Every unfinished task of a pool that has gone idle at least once, so
-//! that dropping the pool can drop their futures: a task waiting on a
+//! Every unfinished async task of a pool that has gone idle at least once,
+//! so that dropping the pool can drop their futures: a task waiting on a
 //! waker nobody will ever call (or on one it holds itself) is in no
 //! queue, and only this list finds it. A task joins when its first poll
 //! returns `Pending` (tasks that finish in one poll never touch the list;
@@ -18,17 +18,31 @@
 //! dropped with tasks still listed (queued by a waker outside the pool at
 //! that moment), it hands its reference to the list
 //! ([`TaskList::retire`]), and whoever removes the last task drops it.
+//!
+//! The list knows tasks only as their [`Links`], a field of the task
+//! header: the pool layer below the task layer keeps the list, and the
+//! task layer tells it, through [`TaskHooks`], how to hold and cancel a
+//! listed task at shutdown.
 
 use core::ptr::NonNull;
+use std::sync::OnceLock;
 
-use super::raw::Header;
-use super::state::Shutdown;
+use super::registry::Registry;
 use crate::facade::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, UnsafeCell};
-use crate::pool::registry::Registry;
 use crate::util::CachePadded;
 use crate::SpinLock;
 
-/// A task's place in its shard's list.
+/// What the list does to a listed task at shutdown, given by the task
+/// layer (which alone knows what a task is).
+pub(crate) struct TaskHooks {
+    /// Takes a reference on the task (under the shard's lock).
+    pub(crate) hold: unsafe fn(NonNull<Links>),
+    /// Cancels the task if it is idle, and releases the reference `hold`
+    /// took (outside the lock).
+    pub(crate) close: unsafe fn(NonNull<Links>),
+}
+
+/// A task's place in its shard's list: a field of the task header.
 pub(crate) struct Links {
     /// Under the shard's lock only.
     inner: UnsafeCell<LinksInner>,
@@ -45,8 +59,8 @@ const NOT_LISTED: usize = usize::MAX;
 
 #[derive(Clone, Copy)]
 struct LinksInner {
-    prev: Option<NonNull<Header>>,
-    next: Option<NonNull<Header>>,
+    prev: Option<NonNull<Links>>,
+    next: Option<NonNull<Links>>,
 }
 
 impl Links {
@@ -67,19 +81,20 @@ impl Links {
 }
 
 /// Reads a task's links. Under its shard's lock (or before insertion).
-fn links(h: NonNull<Header>) -> LinksInner {
+fn links(h: NonNull<Links>) -> LinksInner {
     // SAFETY: the caller holds the shard lock (or owns the task alone):
-    // no concurrent write.
-    unsafe { h.as_ref().links.inner.with(|l| *l) }
+    // no concurrent write; a listed task is alive (it holds its owned
+    // reference until it leaves).
+    unsafe { h.as_ref().inner.with(|l| *l) }
 }
 
-fn set_links(h: NonNull<Header>, f: impl FnOnce(&mut LinksInner)) {
+fn set_links(h: NonNull<Links>, f: impl FnOnce(&mut LinksInner)) {
     // SAFETY: as in `links`, for writes.
-    unsafe { h.as_ref().links.inner.with_mut(|l| f(&mut *l)) }
+    unsafe { h.as_ref().inner.with_mut(|l| f(&mut *l)) }
 }
 
 struct Shard {
-    head: Option<NonNull<Header>>,
+    head: Option<NonNull<Links>>,
     len: usize,
 }
 
@@ -94,6 +109,8 @@ pub(crate) struct TaskList {
     closed: AtomicBool,
     /// The dropped pool's reference to the registry, while tasks remain.
     orphan: Mutex<Option<Arc<Registry>>>,
+    /// Given with the first task listed; none before (nothing to close).
+    hooks: OnceLock<&'static TaskHooks>,
 }
 
 impl TaskList {
@@ -104,6 +121,7 @@ impl TaskList {
                 .collect(),
             closed: AtomicBool::new(false),
             orphan: Mutex::new(None),
+            hooks: OnceLock::new(),
         }
     }
 
@@ -113,9 +131,15 @@ impl TaskList {
     }
 
     /// Adds a task about to go idle for the first time (its poller holds
-    /// `RUNNING`) to shard `shard`. False (and not added) if the list is
-    /// closed: the caller cancels the task.
-    pub(crate) fn insert(&self, task: NonNull<Header>, shard: usize) -> bool {
+    /// `RUNNING`) to shard `shard`; `hooks` say how to close it. False (and
+    /// not added) if the list is closed: the caller cancels the task.
+    pub(crate) fn insert(
+        &self,
+        task: NonNull<Links>,
+        shard: usize,
+        hooks: &'static TaskHooks,
+    ) -> bool {
+        self.hooks.get_or_init(|| hooks);
         let shard = shard % self.shards.len();
         let mut s = self.shards[shard].lock();
         // Under the lock: `close` sets the flag, then takes each shard's
@@ -126,7 +150,6 @@ impl TaskList {
         let old = s.head;
         // SAFETY: the caller holds a reference (and RUNNING).
         unsafe { task.as_ref() }
-            .links
             .shard
             .store(shard, Ordering::Relaxed);
         set_links(task, |l| {
@@ -145,11 +168,11 @@ impl TaskList {
 
     /// Removes a completing task (its completer holds `RUNNING`), if it
     /// was ever listed. Only completion removes, once.
-    pub(crate) fn remove(&self, task: NonNull<Header>) {
+    pub(crate) fn remove(&self, task: NonNull<Links>) {
         // Written once at insertion by an earlier holder of RUNNING: the
         // state word orders that store before this load.
         // SAFETY: we hold a reference to the task.
-        let shard = unsafe { task.as_ref() }.links.shard.load(Ordering::Relaxed);
+        let shard = unsafe { task.as_ref() }.shard.load(Ordering::Relaxed);
         if shard == NOT_LISTED {
             return;
         }
@@ -207,10 +230,13 @@ impl TaskList {
 
     /// Closes the list and cancels every task in it: idle ones have their
     /// future dropped here; running or queued ones are marked, and their
-    /// queued run drops it. Returns how many were cancelled here.
-    pub(crate) fn close(&self) -> usize {
+    /// queued run drops it (the task layer's `TaskHooks::close`).
+    pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        let mut cancelled = 0;
+        // No hooks: no task was ever listed.
+        let Some(hooks) = self.hooks.get() else {
+            return;
+        };
         for shard in self.shards.iter() {
             // Take a reference on each task under the lock, act outside it
             // (dropping a future may wake or spawn, which takes locks).
@@ -220,25 +246,15 @@ impl TaskList {
                 let mut cur = s.head;
                 while let Some(t) = cur {
                     // SAFETY: a listed task holds its owned reference.
-                    unsafe { t.as_ref() }.state.acquire();
+                    unsafe { (hooks.hold)(t) };
                     tasks.push(t);
                     cur = links(t).next;
                 }
             }
             for t in tasks {
-                // SAFETY: we hold a reference.
-                let h = unsafe { t.as_ref() };
-                if h.state.shutdown() == Shutdown::Cancel {
-                    // SAFETY: we hold RUNNING; the owned reference goes.
-                    unsafe { (h.vtable.cancel)(t, 1) };
-                    cancelled += 1;
-                }
-                if h.state.release(1) {
-                    // SAFETY: last reference.
-                    unsafe { (h.vtable.dealloc)(t) };
-                }
+                // SAFETY: we hold the reference `hold` took.
+                unsafe { (hooks.close)(t) };
             }
         }
-        cancelled
     }
 }
