@@ -31,7 +31,8 @@
 //! Chase-Lev ring per worker), the injector (a global queue), jobs (a
 //! 16-byte header and a one-word tagged pointer), latches and counters,
 //! the sleep protocol (`src/sleep/README.md`), workers and the pool, and
-//! the front ends. `DESIGN.md` in the repository has the map.
+//! the front ends. `ARCHITECTURE.md` in the repository has the map and
+//! the decisions behind it.
 
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

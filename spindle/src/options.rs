@@ -69,7 +69,11 @@ pub const FAIR_PERIOD: u32 = 16;
 /// forever ahead of older jobs. With this tick a job never waits long:
 /// with `k` jobs queued before it on its worker's queue, it is taken (by
 /// that worker, or earlier by a thief) within `FAIR_LOCAL * (k + 1)` of
-/// that worker's picks. Jobs from outside the pool (the global queue) get
+/// that worker's picks. The picks counted are the worker loop's: a wait
+/// inside a job (a `join`, a `scope`) takes newest first only, and runs
+/// on its own stack only the jobs it waits for, or, without a fiber to
+/// suspend to, whatever is newest; once it suspends, the loop picks
+/// again. Jobs from outside the pool (the global queue) get
 /// a pick every 64 picks of each worker, and a task that yields goes
 /// behind everything queued on its worker.
 pub const FAIR_LOCAL: u32 = 32;

@@ -80,6 +80,9 @@ where
     OP: FnOnce(&Scope<'scope>) -> R + Send,
 {
     let registry = w.registry();
+    // Jobs the body spawns land above this on the slot's deque; the wait
+    // below runs them first (see `Floor`).
+    let floor = w.floor();
     let scope = Scope {
         pending: AtomicUsize::new(1),
         done: WaitCell::new(),
@@ -92,7 +95,7 @@ where
     // last), then wait for the spawned jobs.
     // SAFETY: `scope` lives in this frame until the cell is set.
     unsafe { Scope::complete_one(&scope) };
-    w.wait_until(&scope.done);
+    w.wait_until_above(&scope.done, floor);
     let spawned_panic = scope.take_panic();
     match result {
         JobResult::Panic(p) => {
@@ -182,7 +185,7 @@ impl<'scope> Scope<'scope> {
         // A plain spawn from a slot of the scope's pool runs the job here
         // if its deque is full (back-pressure, see `spawn`).
         let push = if placement.is_plain() {
-            Push::OrRun
+            Push::ScopeJob
         } else {
             Push::Public
         };

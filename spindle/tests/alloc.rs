@@ -47,13 +47,19 @@ fn counted<R>(f: impl FnOnce() -> R) -> (R, usize) {
     (r, n)
 }
 
-/// The fewest allocations over five runs of `f`. The process-wide counter
-/// also sees one-off lazy initialisations in the runtime (rarely, one
-/// allocation shows up in one run); an allocation per join or spawn would
-/// show up in every run, thousands of times.
+/// The fewest allocations over up to ten runs of `f` (stopping at the
+/// first run without any). The process-wide counter also sees one-off
+/// warm-up: lazy initialisations in the runtime, and the pool's fibers,
+/// which a slot makes the first time that many of its waits are suspended
+/// at once (making one allocates its control block and guard entry). An
+/// allocation per join or spawn would show up in every run, thousands of
+/// times.
 fn fewest_allocations<R>(mut f: impl FnMut() -> R) -> (R, usize) {
     let (mut r, mut fewest) = counted(&mut f);
-    for _ in 0..4 {
+    for _ in 0..9 {
+        if fewest == 0 {
+            break;
+        }
         let (r2, n) = counted(&mut f);
         if n < fewest {
             (r, fewest) = (r2, n);
@@ -103,7 +109,7 @@ fn join_and_scope_spawn_do_not_allocate() {
             }
         })
     });
-    assert_eq!(hits.load(Ordering::Relaxed), 5 * 512);
+    assert_eq!(hits.load(Ordering::Relaxed) % 512, 0);
     assert_eq!(allocs, 0, "scope spawns allocated {allocs} times");
     assert_eq!(pool.stats().total().heap_fallbacks, 0);
 }

@@ -132,3 +132,44 @@ fn body_panic_wins_and_spawned_panic_goes_to_handler() {
         true
     }
 }
+
+/// A node of a tree of scopes `depth` deep, 10 jobs per scope; returns the
+/// number of leaves.
+fn scope_tree(depth: u32) -> usize {
+    if depth == 0 {
+        return 1;
+    }
+    let mut leaves = [0usize; 10];
+    spindle::scope(|s| {
+        for slot in leaves.iter_mut() {
+            s.spawn(move |_| *slot = scope_tree(depth - 1));
+        }
+    });
+    leaves.iter().sum()
+}
+
+/// A scope's wait runs its own jobs, newest first: on one worker, a tree
+/// of nested scopes keeps at most depth × width jobs in flight, so all of
+/// them fit a small job cache (none falls back to the heap), and the wait
+/// never needs a second context. Taking older jobs while waiting (the main
+/// loop's fairness pick) would nest unrelated subtrees and let the number
+/// in flight grow with the tree.
+#[test]
+fn nested_scopes_on_one_worker_keep_only_their_own_jobs_in_flight() {
+    let depth = if cfg!(miri) { 2 } else { 5 };
+    for fibers in [0, 64] {
+        let p = Pool::builder()
+            .workers(1)
+            .fibers(fibers)
+            .job_capacity(128)
+            .build()
+            .unwrap();
+        // On the worker, so that no other thread takes part.
+        let (tx, rx) = std::sync::mpsc::channel();
+        p.spawn(move || tx.send(scope_tree(depth)).unwrap());
+        assert_eq!(rx.recv().unwrap(), 10usize.pow(depth));
+        let stats = p.stats().total();
+        assert_eq!(stats.heap_fallbacks, 0, "fibers {fibers}: {stats:?}");
+        assert_eq!(stats.fiber_suspends, 0, "fibers {fibers}: {stats:?}");
+    }
+}

@@ -118,6 +118,12 @@ impl SlotFibers {
             _fiber: fiber,
             _stack: stack,
         });
+        // Room for every fiber of the slot (the root too) in the ready
+        // queue now, so that making a fiber ready never allocates.
+        let mut ready = self.ready.lock();
+        let all = made.len() + 1;
+        let queued = ready.len();
+        ready.reserve(all.saturating_sub(queued));
         Some(handle)
     }
 

@@ -9,6 +9,10 @@ pub(crate) use crate::options::Priority;
 /// Set when the job starts running. A second start is a scheduler bug
 /// (rule 1 of the module spec); debug builds abort on it.
 pub(crate) const STARTED: u32 = 1 << 2;
+/// Set on a job a scope waits for (spawned into a scope), before the job
+/// is published; never changed after. A scope's wait runs only such jobs
+/// on its own stack (see `worker::Floor`).
+pub(crate) const SCOPE_JOB: u32 = 1 << 3;
 /// Bits 8..10: the job's priority class (see [`Priority`]).
 pub(crate) const PRIORITY_SHIFT: u32 = 8;
 /// Mask of the priority bits in the state word.
@@ -66,6 +70,24 @@ impl JobHeader {
     pub(crate) fn priority(&self) -> Priority {
         let bits = (self.state.load(Ordering::Relaxed) & PRIORITY_MASK) >> PRIORITY_SHIFT;
         Priority::from_bits(bits as usize)
+    }
+
+    /// Marks the job as one a scope waits for.
+    ///
+    /// # Safety
+    ///
+    /// The job is not published yet (no other thread reads its header).
+    #[inline(always)]
+    pub(crate) unsafe fn mark_scope_job(&self) {
+        // A plain load and store: nobody else sees the header yet.
+        let state = self.state.load(Ordering::Relaxed);
+        self.state.store(state | SCOPE_JOB, Ordering::Relaxed);
+    }
+
+    /// True if a scope waits for this job (`mark_scope_job`).
+    #[inline(always)]
+    pub(crate) fn is_scope_job(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & SCOPE_JOB != 0
     }
 
     /// Debug builds: records the start and aborts on a second one.

@@ -14,10 +14,12 @@ pub(crate) enum Push {
     /// Onto the slot's queue for its class (or its worker's mailbox), for
     /// thieves to see; a full deque moves its older half to the injector.
     Public,
-    /// Like `Public`, but a plain job meeting a full deque runs right here
+    /// A job a scope waits for: marked as such, so that the scope's wait
+    /// may run it on the waiting stack (`worker::Floor`). Otherwise like
+    /// `Public`, but a plain job meeting a full deque runs right here
     /// instead: one thread spawning a million jobs into a scope is paced
     /// by its own deque rather than by memory.
-    OrRun,
+    ScopeJob,
 }
 
 impl Registry {
@@ -29,8 +31,13 @@ impl Registry {
         match here.slot_in(self) {
             Some(w) => {
                 let job = alloc_on(w, f, placement);
+                if push == Push::ScopeJob {
+                    // SAFETY: just allocated, not published yet: the header
+                    // is alive and no other thread reads it.
+                    unsafe { job.header_ptr().as_ref().mark_scope_job() };
+                }
                 match push {
-                    Push::OrRun if job.is_plain() => w.push_or_run(job),
+                    Push::ScopeJob if job.is_plain() => w.push_or_run(job),
                     _ => w.push_public(job),
                 }
             }

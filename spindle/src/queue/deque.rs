@@ -264,6 +264,27 @@ impl<T> Worker<T> {
         won.then(|| unsafe { NonNull::new_unchecked(item) })
     }
 
+    /// Where the next push will go: items pushed from now on are "at or
+    /// above" this mark until the owner pops below it (see `pop_from`).
+    #[inline]
+    pub(crate) fn mark(&self) -> usize {
+        // Only this thread writes `bottom`.
+        self.inner.bottom.load(Ordering::Relaxed)
+    }
+
+    /// Pops the newest item if it was pushed at or above `mark` (the
+    /// deque held more than `mark`'s worth when it was taken), else
+    /// `None` without touching the deque.
+    #[inline]
+    pub(crate) fn pop_from(&self, mark: usize) -> Option<NonNull<T>> {
+        // Only this thread writes `bottom`.
+        let b = self.inner.bottom.load(Ordering::Relaxed);
+        if b.wrapping_sub(mark) as isize <= 0 {
+            return None;
+        }
+        self.pop()
+    }
+
     /// Takes the *oldest* item, as a thief would, but without the thief's
     /// fence: that fence orders a thief's loads against the owner's `pop`,
     /// and this *is* the owner, which does not move `bottom` here, so

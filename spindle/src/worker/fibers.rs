@@ -165,7 +165,17 @@ impl WorkerLocal {
         }
         match fibers.make() {
             Some(f) => {
-                self.made.set(self.made.get() + 1);
+                let made = self.made.get() + 1;
+                self.made.set(made);
+                // The owner's lists hold at most every fiber (the root
+                // too): grow them now, so that suspending, resuming and
+                // freeing never allocate.
+                let mut free = self.free.borrow_mut();
+                let n = free.len();
+                free.reserve((made + 1).saturating_sub(n));
+                let mut ready = self.ready_local.borrow_mut();
+                let n = ready.len();
+                ready.reserve((made + 1).saturating_sub(n));
                 Some(f)
             }
             None => {

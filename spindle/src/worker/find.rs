@@ -21,10 +21,13 @@ impl WorkerLocal {
     /// Work this slot has itself: its deque (after promoting a private job
     /// if the deque ran dry), or, once every `INJECTOR_TICK` looks, the
     /// injector, so outside submissions are never starved.
+    ///
+    /// `fair`: the main loop's picks take the deque's oldest job now and
+    /// then (see `pop_own`); a helping wait's never do.
     #[inline]
-    pub(crate) fn find_local(&self) -> Option<JobRef> {
+    pub(crate) fn find_local(&self, fair: bool) -> Option<JobRef> {
         if self.registry().pending.any() {
-            return self.find_by_class();
+            return self.find_by_class(fair);
         }
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
@@ -33,19 +36,24 @@ impl WorkerLocal {
                 return Some(job);
             }
         }
-        self.pop_own()
+        self.pop_own(fair)
     }
 
     /// The newest job of this slot's `Normal` deque, after promoting a
-    /// private job if thieves are starved; its oldest after a yield, and
-    /// on every `FAIR_LOCAL`th pick (so work that keeps requeueing itself
-    /// cannot starve what was queued before it).
+    /// private job if thieves are starved. With `fair` (the main loop's
+    /// picks), its oldest after a yield and on every `FAIR_LOCAL`th pick,
+    /// so work that keeps requeueing itself cannot starve what was queued
+    /// before it. A helping wait picks newest first only: an old job run
+    /// on top of a waiting frame would nest a whole unrelated subtree
+    /// there (deeper stacks, more jobs in flight), while its fairness
+    /// comes from the main loop, where every wait that runs out of its own
+    /// work returns (by suspending) or whose thread runs it anyway.
     #[inline]
-    fn pop_own(&self) -> Option<JobRef> {
+    fn pop_own(&self, fair: bool) -> Option<JobRef> {
         self.promote_if_starved();
         let fifo = self.fifo_left.get();
-        let fair = self.tick.get() % FAIR_LOCAL == FAIR_LOCAL / 2;
-        if fifo > 0 || fair {
+        let fair_pick = fair && self.tick.get() % FAIR_LOCAL == FAIR_LOCAL / 2;
+        if fair && (fifo > 0 || fair_pick) {
             // After a yield (see `push_behind`), or the fairness pick.
             self.fifo_left.set(fifo.saturating_sub(1));
             if let Some(p) = self.deque.pop_oldest() {
@@ -58,9 +66,9 @@ impl WorkerLocal {
     }
 
     /// Work from elsewhere: other slots' deques, then the injector.
-    pub(crate) fn find_remote(&self) -> Option<JobRef> {
+    pub(crate) fn find_remote(&self, fair: bool) -> Option<JobRef> {
         if self.registry().pending.any() {
-            return self.find_by_class();
+            return self.find_by_class(fair);
         }
         self.steal(Priority::Normal).or_else(|| self.pop_injector())
     }
@@ -95,15 +103,15 @@ impl WorkerLocal {
 
     /// Every source, class by class (see the module docs).
     #[inline(never)]
-    fn find_by_class(&self) -> Option<JobRef> {
+    fn find_by_class(&self, fair: bool) -> Option<JobRef> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         Priority::pick_order(tick)
             .into_iter()
-            .find_map(|class| self.find_class(class, tick))
+            .find_map(|class| self.find_class(class, tick, fair))
     }
 
-    fn find_class(&self, class: Priority, tick: u32) -> Option<JobRef> {
+    fn find_class(&self, class: Priority, tick: u32, fair: bool) -> Option<JobRef> {
         let registry = self.registry();
         let pending = &registry.pending;
         if let Some(job) = self.pop_mailbox(class) {
@@ -116,9 +124,9 @@ impl WorkerLocal {
             };
             // The injector's fairness tick, as on the plain path.
             let job = if tick.is_multiple_of(INJECTOR_TICK) {
-                injected().or_else(|| self.pop_own())
+                injected().or_else(|| self.pop_own(fair))
             } else {
-                self.pop_own().or_else(injected)
+                self.pop_own(fair).or_else(injected)
             };
             if let Some(job) = job.or_else(|| self.steal(class)) {
                 return Some(job);

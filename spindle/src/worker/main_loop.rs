@@ -85,7 +85,7 @@ impl WorkerLocal {
                 }
             }
             skip_ready = false;
-            if let Some(job) = self.find_local() {
+            if let Some(job) = self.find_local(true) {
                 if searching {
                     sleep.stop_searching(true);
                     searching = false;
@@ -98,7 +98,7 @@ impl WorkerLocal {
             // shutdown began is then visible to the scan (the flag's store
             // is a release after the submission, our load an acquire).
             let terminating = registry.is_terminating();
-            if let Some(job) = self.find_remote() {
+            if let Some(job) = self.find_remote(true) {
                 if searching {
                     sleep.stop_searching(true);
                     searching = false;

@@ -158,6 +158,10 @@ pub(crate) struct WorkerLocal {
     counters: *const SlotCounters,
     rng: XorShift,
     tick: Cell<u32>,
+    /// Changes whenever jobs that are not the running context's own may
+    /// have been pushed on `deque`: at each promotion of hidden join
+    /// halves and each context switch. Invalidates older `Floor`s.
+    generation: Cell<u32>,
     /// Jobs running nested in this slot's helping waits, on this context
     /// (a fallback stack budget where the stack's bounds are unknown).
     help_depth: Cell<u32>,
@@ -231,6 +235,7 @@ impl WorkerLocal {
             counters: registry.counters(index),
             rng: XorShift::new(index as u64 + 1),
             tick: Cell::new(0),
+            generation: Cell::new(0),
             fifo_left: Cell::new(0),
             help_depth: Cell::new(0),
             root_stack: Cell::new(None),
@@ -381,6 +386,7 @@ impl WorkerLocal {
     #[inline(never)]
     fn promote(&self) {
         if let Some(job) = self.hidden.take_oldest() {
+            self.new_generation();
             self.push_public(job);
         }
     }
@@ -391,6 +397,8 @@ impl WorkerLocal {
     /// context's (see `queue/hidden.rs`).
     #[inline]
     pub(crate) fn promote_all(&self) {
+        // Also at every context switch (which promotes all first).
+        self.new_generation();
         while let Some(job) = self.hidden.take_oldest() {
             self.push_public(job);
         }

@@ -3,6 +3,7 @@
 //! room, else sleep until the wait is over or a fiber is ready.
 
 use super::WorkerLocal;
+use crate::job::JobRef;
 use crate::sync::block::{Blocker, Help};
 use crate::sync::wait_cell::WaitCell;
 use crate::util::stack::approximate_sp;
@@ -22,13 +23,79 @@ fn help_reserve(size: usize) -> usize {
     (size / 4).clamp(HELP_RESERVE_MIN, HELP_RESERVE_MAX)
 }
 
+/// Where a scope's own jobs begin on its slot's deque.
+///
+/// Taken when a scope opens: every job pushed at or above `index` while
+/// the slot's generation is still `generation` was pushed by the scope's
+/// body or by jobs it ran (the running context has the deque's bottom to
+/// itself until it switches away, and pushes only its own spawns and
+/// wakes, except a promotion of hidden join halves, which starts a new
+/// generation). A wait for the scope runs those of them that some scope
+/// waits for (`JobHeader::is_scope_job`), newest first, before it
+/// suspends: they are the scope's own jobs (an inner scope's are all done
+/// before its body returns), so running them on the waiting stack is what
+/// the body would have done inline. A detached spawn or a woken task is
+/// never run there: it may want a lock a frame below holds (the deadlock
+/// of rayon issue #592); the main loop runs it once the wait suspends.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Floor {
+    index: usize,
+    generation: u32,
+}
+
 impl WorkerLocal {
     /// Returns once `cell` is set, running other jobs meanwhile.
     #[inline]
     pub(crate) fn wait_until(&self, cell: &WaitCell) {
         if !cell.probe() {
-            self.wait_until_cold(cell);
+            self.wait_until_cold(cell, None);
         }
+    }
+
+    /// The deque position where jobs pushed from now on begin.
+    #[inline]
+    pub(crate) fn floor(&self) -> Floor {
+        Floor {
+            index: self.deque.mark(),
+            generation: self.generation.get(),
+        }
+    }
+
+    /// `wait_until` for a wait whose own jobs were pushed above `floor`:
+    /// runs those first, newest first, then waits as `wait_until` does.
+    #[inline]
+    pub(crate) fn wait_until_above(&self, cell: &WaitCell, floor: Floor) {
+        if !cell.probe() {
+            self.wait_until_cold(cell, Some(floor));
+        }
+    }
+
+    /// Starts a new generation (see `Floor`).
+    #[inline(always)]
+    pub(crate) fn new_generation(&self) {
+        self.generation.set(self.generation.get().wrapping_add(1));
+    }
+
+    /// The newest job of the `Normal` deque if it is above `floor` and a
+    /// scope's job (one some scope waits for; a detached spawn or a woken
+    /// task is left for the main loop, as it may wait on what the frames
+    /// below hold).
+    fn pop_above(&self, floor: Floor) -> Option<JobRef> {
+        if floor.generation != self.generation.get() {
+            return None;
+        }
+        let p = self.deque.pop_from(floor.index)?;
+        // SAFETY: our deque holds only `JobRef`s; popped, so ours.
+        let job = unsafe { JobRef::from_raw(p) };
+        // SAFETY: popped and not executed: the header is alive.
+        if unsafe { job.header_ptr().as_ref() }.is_scope_job() {
+            return Some(job);
+        }
+        // Back where it was: the slot it left is free (only this thread
+        // pushes), so the push cannot fail.
+        let pushed = self.deque.push(p);
+        debug_assert!(pushed.is_ok());
+        None
     }
 
     /// True if the running context's stack has room to run one more job
@@ -50,7 +117,7 @@ impl WorkerLocal {
     /// work; the wait returns once its cell is set.
     #[cold]
     #[inline(never)]
-    fn wait_until_cold(&self, cell: &WaitCell) {
+    fn wait_until_cold(&self, cell: &WaitCell, floor: Option<Floor>) {
         let registry = self.registry();
         let sleep = &registry.sleep;
         let mut searching = false;
@@ -65,6 +132,21 @@ impl WorkerLocal {
                 registry.run_main_jobs_here();
                 backoff.reset();
                 continue;
+            }
+            if let Some(floor) = floor {
+                if let Some(job) = self
+                    .stack_has_room()
+                    .then(|| self.pop_above(floor))
+                    .flatten()
+                {
+                    if searching {
+                        sleep.stop_searching(true);
+                        searching = false;
+                    }
+                    self.run_nested(job);
+                    backoff.reset();
+                    continue;
+                }
             }
             if self.can_switch() {
                 if searching {
@@ -81,7 +163,7 @@ impl WorkerLocal {
             }
             let room = self.stack_has_room();
             let job = if room {
-                self.find_local().or_else(|| self.find_remote())
+                self.find_local(false).or_else(|| self.find_remote(false))
             } else {
                 None
             };
