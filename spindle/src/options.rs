@@ -60,22 +60,62 @@
 pub const FAIR_PERIOD: u32 = 16;
 
 /// How often a worker takes the *oldest* job of its own queue instead of
-/// the newest: every 32nd pick.
+/// the newest: after every 32 task wakes queued on it in a row.
 ///
 /// A worker runs its own queue newest first (what fork-join wants: the
 /// job it just split off is the one whose data is in cache). Work that
 /// keeps requeueing itself on one worker — tasks that wake each other
 /// through an [`Event`](crate::Event) or a channel — would then run
-/// forever ahead of older jobs. With this tick a job never waits long:
-/// with `k` jobs queued before it on its worker's queue, it is taken (by
-/// that worker, or earlier by a thief) within `FAIR_LOCAL * (k + 1)` of
-/// that worker's picks. The picks counted are the worker loop's: a wait
-/// inside a job (a `join`, a `scope`) takes newest first only, and runs
-/// on its own stack only the jobs it waits for, or, without a fiber to
-/// suspend to, whatever is newest; once it suspends, the loop picks
-/// again. Jobs from outside the pool (the global queue) get
-/// a pick every 64 picks of each worker, and a task that yields goes
-/// behind everything queued on its worker.
+/// forever ahead of older jobs. So every `FAIR_LOCAL`-th task wake queued
+/// on a worker (a task woken there, or woken while running and requeued)
+/// makes that worker loop's next pick its oldest job: with `k` jobs queued
+/// before it on its worker's queue, a job is taken (by that worker, or
+/// earlier by a thief) within `FAIR_LOCAL * (k + 1)` wakes queued there.
+///
+/// A task *spawned* on the worker starts the count again: work that
+/// spawns is growing a tree, which newest-first finishes with the fewest
+/// tasks in flight (taking the oldest task of a tree every few wakes would
+/// start all of its big subtrees at once), and a tree ends. Waits inside a
+/// job (a `join`, a `scope`) never take the oldest job: they run only what
+/// they wait for on their own stack, or suspend. Jobs from outside the
+/// pool (the global queue) get a pick every 64 picks of each worker, and
+/// a task that yields goes behind everything queued on its worker.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use spindle::{Event, Pool};
+///
+/// let pool = Pool::builder().workers(1).build()?;
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let stop = Arc::new(AtomicBool::new(false));
+/// let stop2 = stop.clone();
+/// pool.spawn(move || {
+///     // Queued first: the oldest job on the worker's queue.
+///     drop(spindle::spawn_async(async move { tx.send(()).unwrap() }));
+///     // Two tasks that wake each other forever (until `stop`).
+///     let (ping, pong) = (Arc::new(Event::auto()), Arc::new(Event::auto()));
+///     let (ping2, pong2, stop3) = (ping.clone(), pong.clone(), stop2.clone());
+///     drop(spindle::spawn_async(async move {
+///         while !stop2.load(Ordering::Relaxed) {
+///             ping.set();
+///             pong.wait_async().await;
+///         }
+///         ping.set();
+///     }));
+///     drop(spindle::spawn_async(async move {
+///         while !stop3.load(Ordering::Relaxed) {
+///             ping2.wait_async().await;
+///             pong2.set();
+///         }
+///         pong2.set();
+///     }));
+/// });
+/// // The old task runs although the pair never stops on its own.
+/// rx.recv().unwrap();
+/// stop.store(true, Ordering::Relaxed);
+/// # Ok::<(), spindle::Error>(())
+/// ```
 pub const FAIR_LOCAL: u32 = 32;
 
 /// A priority class. Kept in two bits of the job header and of the queue

@@ -64,7 +64,7 @@ impl<T> JoinHandle<T> {
     pub fn abort(&self) {
         if self.header().state.abort() == Abort::Submit {
             // SAFETY: `abort` set NOTIFIED with a reference for the queue.
-            unsafe { schedule(self.raw, Queue::Fresh) };
+            unsafe { schedule(self.raw, Queue::Woken) };
         }
     }
 

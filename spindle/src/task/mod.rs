@@ -149,7 +149,7 @@ mod spawn {
             unsafe { (h.vtable.cancel)(header, 2) };
         } else {
             // SAFETY: spawned NOTIFIED with a queue reference.
-            unsafe { schedule(header, raw::Queue::Fresh) };
+            unsafe { schedule(header, raw::Queue::Spawned) };
         }
         // SAFETY: the task's output is `F::Output`; the handle takes the
         // join reference it was created with.

@@ -203,8 +203,10 @@ pub(crate) const BUDGET: u32 = 32;
 /// How a task comes to be queued.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Queue {
-    /// Spawned, or woken while not running.
-    Fresh,
+    /// Spawned.
+    Spawned,
+    /// Woken while not running (or aborted).
+    Woken,
     /// Woken during its poll, requeued by its poller; `yielded`: by
     /// `yield_async`.
     Requeue { yielded: bool },
@@ -251,8 +253,16 @@ pub(crate) unsafe fn schedule(header: NonNull<Header>, how: Queue) {
             return false;
         };
         let to_back = match how {
-            Queue::Fresh => false,
+            Queue::Spawned => {
+                w.count_spawn();
+                false
+            }
+            Queue::Woken => {
+                w.count_wake();
+                false
+            }
             Queue::Requeue { yielded } => {
+                w.count_wake();
                 yielded
                     || BUDGET_USED.with(|b| {
                         let used = b.get() + 1;
@@ -574,7 +584,7 @@ unsafe fn waker_wake(p: *const ()) {
     let (h, header) = unsafe { header_of(p) };
     match header.state.wake_by_val() {
         // SAFETY: notified by us; our reference becomes the queue's.
-        Wake::Submit => unsafe { schedule(h, Queue::Fresh) },
+        Wake::Submit => unsafe { schedule(h, Queue::Woken) },
         Wake::Nothing => {}
         // SAFETY: we released the last reference.
         Wake::Dealloc => unsafe { (header.vtable.dealloc)(h) },
@@ -588,7 +598,7 @@ unsafe fn waker_wake_by_ref(p: *const ()) {
         // SAFETY: notified by us with a new reference for the queue. A
         // task waking itself while running gets `Nothing` (the poller
         // requeues it).
-        Wake::Submit => unsafe { schedule(h, Queue::Fresh) },
+        Wake::Submit => unsafe { schedule(h, Queue::Woken) },
         Wake::Nothing | Wake::Dealloc => {}
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! The plain path, taken while no `High`, `Low` or affine job is queued
 //! anywhere (one load of `Registry::pending`): its own deque (LIFO; its
-//! oldest job after a task yielded and on every `FAIR_LOCAL`th pick), the
-//! injector on a fairness tick, then
-//! other slots' deques (FIFO, random first victim), then the injector.
+//! oldest job after a task yielded and after `FAIR_LOCAL` task wakes in
+//! a row queued on it), the injector on a fairness tick, then other slots'
+//! deques (FIFO, random first victim), then the injector.
 //!
 //! Otherwise, `find_by_class`: class by class in the pick's order (`High`,
 //! `Normal`, `Low`, but see `Priority::pick_order` for the fairness picks),
@@ -13,7 +13,6 @@
 
 use super::{WorkerLocal, INJECTOR_TICK};
 use crate::job::{JobRef, Priority};
-use crate::options::FAIR_LOCAL;
 use crate::queue::deque::Steal;
 use crate::queue::hidden::Stolen;
 
@@ -40,25 +39,25 @@ impl WorkerLocal {
     }
 
     /// The newest job of this slot's `Normal` deque, after promoting a
-    /// private job if thieves are starved. With `fair` (the main loop's
-    /// picks), its oldest after a yield and on every `FAIR_LOCAL`th pick,
-    /// so work that keeps requeueing itself cannot starve what was queued
-    /// before it. A helping wait picks newest first only: an old job run
-    /// on top of a waiting frame would nest a whole unrelated subtree
-    /// there (deeper stacks, more jobs in flight), while its fairness
-    /// comes from the main loop, where every wait that runs out of its own
-    /// work returns (by suspending) or whose thread runs it anyway.
+    /// private job if thieves are starved. With `fair` (the loop's picks),
+    /// its oldest after a yield and after `FAIR_LOCAL` task wakes in a row
+    /// queued here (`count_wake`), so tasks that keep waking each other
+    /// cannot starve what was queued before them. A helping wait picks
+    /// newest first only: an old job run on top of a waiting frame would
+    /// nest a whole unrelated subtree there.
     #[inline]
     fn pop_own(&self, fair: bool) -> Option<JobRef> {
         self.promote_if_starved();
-        let fifo = self.fifo_left.get();
-        let fair_pick = fair && self.tick.get() % FAIR_LOCAL == FAIR_LOCAL / 2;
-        if fair && (fifo > 0 || fair_pick) {
-            // After a yield (see `push_behind`), or the fairness pick.
-            self.fifo_left.set(fifo.saturating_sub(1));
-            if let Some(p) = self.deque.pop_oldest() {
-                // SAFETY: our deque holds only `JobRef`s.
-                return Some(unsafe { JobRef::from_raw(p) });
+        if fair {
+            let fifo = self.fifo_left.get();
+            if fifo > 0 || self.fair_due.get() {
+                // After a yield (see `push_behind`), or the fairness pick.
+                self.fifo_left.set(fifo.saturating_sub(1));
+                self.fair_due.set(false);
+                if let Some(p) = self.deque.pop_oldest() {
+                    // SAFETY: our deque holds only `JobRef`s.
+                    return Some(unsafe { JobRef::from_raw(p) });
+                }
             }
         }
         // SAFETY: our deque holds only `JobRef`s.

@@ -168,6 +168,12 @@ pub(crate) struct WorkerLocal {
     /// The root context's stack, `(lowest address, size)`, if known: set
     /// by the thread that runs the slot (see `set_root_stack`).
     root_stack: Cell<Option<(usize, usize)>>,
+    /// Task wakes queued here in a row: since the last fairness pick or
+    /// task spawn here (see `count_wake`).
+    wakes: Cell<u32>,
+    /// Set once `wakes` reached `FAIR_LOCAL`: the loop's next pick of its
+    /// own deque takes the oldest job.
+    fair_due: Cell<bool>,
     /// After a task yielded (see `push_behind`): how many local picks
     /// still take the deque's oldest job instead of its newest.
     fifo_left: Cell<usize>,
@@ -237,6 +243,8 @@ impl WorkerLocal {
             tick: Cell::new(0),
             generation: Cell::new(0),
             fifo_left: Cell::new(0),
+            wakes: Cell::new(0),
+            fair_due: Cell::new(false),
             help_depth: Cell::new(0),
             root_stack: Cell::new(None),
         }
@@ -293,6 +301,29 @@ impl WorkerLocal {
             }
             Err(_) => self.overflow(job),
         }
+    }
+
+    /// Counts a task wake queued on this slot: every `FAIR_LOCAL`-th in a
+    /// row makes the loop's next pick of its own deque the oldest job, so
+    /// tasks that keep waking each other cannot starve what was queued
+    /// before them (see `FAIR_LOCAL`). A spawn breaks the row
+    /// (`count_spawn`): a tree of spawns is run newest first, as fork-join
+    /// wants, and ends.
+    #[inline]
+    pub(crate) fn count_wake(&self) {
+        let n = self.wakes.get() + 1;
+        if n >= crate::options::FAIR_LOCAL {
+            self.wakes.set(0);
+            self.fair_due.set(true);
+        } else {
+            self.wakes.set(n);
+        }
+    }
+
+    /// A task spawned here: the work on this slot grows rather than cycles.
+    #[inline]
+    pub(crate) fn count_spawn(&self) {
+        self.wakes.set(0);
     }
 
     /// Queues a job *behind* the work already in the deque: a task that
