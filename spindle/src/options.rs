@@ -60,15 +60,16 @@
 pub const FAIR_PERIOD: u32 = 16;
 
 /// How often a worker takes the *oldest* job of its own queue instead of
-/// the newest: after every 32 task wakes queued on it in a row.
+/// the newest: after every 32 wakes on it in a row.
 ///
 /// A worker runs its own queue newest first (what fork-join wants: the
 /// job it just split off is the one whose data is in cache). Work that
 /// keeps requeueing itself on one worker — tasks that wake each other
 /// through an [`Event`](crate::Event) or a channel — would then run
-/// forever ahead of older jobs. So every `FAIR_LOCAL`-th task wake queued
-/// on a worker (a task woken there, or woken while running and requeued)
-/// makes that worker loop's next pick its oldest job: with `k` jobs queued
+/// forever ahead of older jobs. So every `FAIR_LOCAL`-th wake in a row on
+/// a worker (a task woken there, or woken while running and requeued; a
+/// fiber resumed there after its wait) makes that worker's next pick its
+/// oldest job: with `k` jobs queued
 /// before it on its worker's queue, a job is taken (by that worker, or
 /// earlier by a thief) within `FAIR_LOCAL * (k + 1)` wakes queued there.
 ///

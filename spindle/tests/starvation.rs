@@ -143,3 +143,49 @@ fn a_tree_of_tasks_on_one_worker_runs_newest_first() {
     // The root task comes in through the global queue; nothing else does.
     assert!(stats.injector_pops <= 1, "{stats:?}");
 }
+
+/// Two jobs that wake each other through auto-reset events with blocking
+/// waits: each wait suspends its fiber and switches straight to the
+/// other, which the wake made ready. Queued on one worker after an older
+/// job, they must let it run within `FAIR_LOCAL` wakes (each round trip
+/// here is two), although the worker loop itself never gets a turn
+/// unless a fairness pick sends a wait to it.
+#[test]
+fn fibers_that_wake_each_other_do_not_starve_an_older_job() {
+    let rounds = within(60, "old job under fiber ping-pong", || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let count = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = mpsc::channel();
+        let (stop1, count1) = (stop.clone(), count.clone());
+        pool.spawn(move || {
+            let seen = count1.clone();
+            spindle::spawn(move || tx.send(seen.load(Ordering::SeqCst)).unwrap());
+            let (ping, pong) = (Arc::new(Event::auto()), Arc::new(Event::auto()));
+            let (ping2, pong2, stop2) = (ping.clone(), pong.clone(), stop1.clone());
+            spindle::spawn(move || {
+                while !stop1.load(Ordering::Relaxed) {
+                    ping.set();
+                    pong.wait();
+                    count1.fetch_add(1, Ordering::SeqCst);
+                }
+                ping.set();
+            });
+            spindle::spawn(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    ping2.wait();
+                    pong2.set();
+                }
+                pong2.set();
+            });
+        });
+        let rounds = rx.recv().unwrap();
+        stop.store(true, Ordering::SeqCst);
+        rounds
+    });
+    assert!(
+        rounds <= u64::from(spindle::FAIR_LOCAL),
+        "{rounds} round trips before the old job (bound {})",
+        spindle::FAIR_LOCAL
+    );
+}

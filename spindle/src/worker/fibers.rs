@@ -194,12 +194,9 @@ impl WorkerLocal {
             if cell.probe() {
                 return true;
             }
-            let (next, fresh) = match self.pop_ready() {
-                Some(f) => (f, false),
-                None => match self.take_free() {
-                    Some(f) => (f, true),
-                    None => return false,
-                },
+            let (next, fresh) = match self.next_context() {
+                Some(next) => next,
+                None => return false,
             };
             let cur = self.current_fiber();
             if !cell.prepare_suspend(cur.resume()) {
@@ -218,6 +215,25 @@ impl WorkerLocal {
             unsafe { self.switch_to(next, false) };
             // Resumed by the cell's set; the loop re-checks it.
         }
+    }
+
+    /// The context a suspending one switches to, and whether it is fresh:
+    /// a ready fiber (a wake, counted as the loop counts its resumes), or
+    /// a fresh fiber to run the loop. A fresh one first when a fairness
+    /// pick is due, so that fibers that keep waking each other by
+    /// switching straight to one another still let the loop take its
+    /// oldest job (`count_wake`).
+    fn next_context(&self) -> Option<(FiberRef, bool)> {
+        if !self.fair_due.get() {
+            if let Some(f) = self.pop_ready() {
+                self.count_wake();
+                return Some((f, false));
+            }
+        }
+        if let Some(f) = self.take_free() {
+            return Some((f, true));
+        }
+        self.pop_ready().map(|f| (f, false))
     }
 
     /// Leaves the running context and runs `next`. Returns when the left
@@ -273,6 +289,10 @@ impl WorkerLocal {
         let Some(next) = self.pop_ready() else {
             return false;
         };
+        // A fiber resumed by the loop is work woken here: it counts
+        // toward the loop's fairness pick (`count_wake`), which the loop
+        // takes before the next ready fiber.
+        self.count_wake();
         if self.on_root() {
             self.requeue(self.current_fiber());
             // SAFETY: `next` is ready; the root is requeued.

@@ -74,7 +74,10 @@ impl WorkerLocal {
                 // the pool: main-thread jobs first.
                 registry.run_main_jobs_here();
             }
-            if !skip_ready && self.has_ready_fiber() {
+            // Ready fibers first, except when a fairness pick is due
+            // (`count_wake`): fibers that keep waking each other would
+            // otherwise keep this slot's deque waiting forever.
+            if !skip_ready && !self.fair_due.get() && self.has_ready_fiber() {
                 if searching {
                     sleep.stop_searching_idle(|| registry.has_work());
                     searching = false;
