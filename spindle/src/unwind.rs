@@ -47,12 +47,18 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
 
 /// Drops a panic payload without letting its own `Drop` unwind into the
 /// caller: a payload whose destructor panics (a type whose `Drop` calls
-/// `panic!`) is dropped under `catch_unwind`, and if even that fails, the
-/// second payload is leaked rather than dropped, so nothing unwinds out
-/// of a job boundary and the process does not abort.
+/// `panic!`) is dropped under `catch_unwind`. The panic that destructor
+/// raised has a payload of its own: a message from `panic!` (`&str` or
+/// `String`, whose drop cannot panic) is dropped; anything else is leaked
+/// rather than risk a third panic, so nothing unwinds out of a job
+/// boundary and the process does not abort.
 pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
     if let Err(second) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(payload))) {
-        // Its destructor could panic again: leak it (a few bytes, once).
-        core::mem::forget(second);
+        if second.is::<&'static str>() || second.is::<String>() {
+            drop(second);
+        } else {
+            // Its destructor could panic again: leak it (once, a few bytes).
+            core::mem::forget(second);
+        }
     }
 }

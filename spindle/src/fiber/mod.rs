@@ -2,6 +2,7 @@
 //! worker moves on, and resumes later where it stopped.
 //!
 //! - [`context`]: the context switch, a few instructions per architecture.
+//! - `asan`: the switch's annotations for AddressSanitizer.
 //! - `stack`: fiber stacks (mmap, a guard page below each); `no_stack.rs`
 //!   where there are none.
 //! - `guard`: the SIGSEGV handler that names a fiber stack overflow.
@@ -16,6 +17,7 @@
 //! with no values), there is no `guard`, `context::SUPPORTED` is false, and
 //! the builder gives no slot a fiber: every wait runs other jobs instead.
 
+pub(crate) mod asan;
 pub(crate) mod context;
 pub(crate) mod control;
 #[cfg(spindle_fibers)]

@@ -12,7 +12,7 @@ use crate::pool::Pool;
 use crate::queue::mailbox::Mailbox;
 use crate::queue::{deque, hidden};
 use crate::util::CachePadded;
-use crate::worker::{run_worker, WorkerLocal};
+use crate::worker::{run_worker, SlotBox, WorkerLocal};
 
 /// The most worker threads a pool may have.
 pub const MAX_WORKERS: usize = 1024;
@@ -358,11 +358,12 @@ impl Builder {
             unsafe {
                 let cache = registry.slot(i).cache_home.make_local();
                 let fibers = registry.fibers(i);
-                let local = Box::new(WorkerLocal::new(
+                let local = SlotBox::new(WorkerLocal::new(
                     &registry, i, deque, classes, cache, fibers,
                 ));
                 // Thieves reach the slot's hidden join halves in place:
-                // the box never moves, and outlives every search (a
+                // the slot never moves (a `SlotBox`, so moving its owner
+                // asserts no unique access), and outlives every search (a
                 // worker's lives until its thread ends, after every
                 // worker stopped searching; the participant's, with
                 // the registry).

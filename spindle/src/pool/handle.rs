@@ -1,7 +1,6 @@
 //! The pool: its handle, the calls that enter it, shutdown, and the global
 //! pool behind the free functions.
 
-use core::ptr::NonNull;
 use std::sync::OnceLock;
 
 use crate::error::Error;
@@ -12,7 +11,7 @@ use crate::pool::builder::Builder;
 use crate::pool::registry::Registry;
 use crate::pool::stats::Stats;
 use crate::sync::block::{block, Help};
-use crate::worker::{self, WorkerLocal};
+use crate::worker::{self, SlotBox, WorkerLocal};
 
 /// A work-stealing pool of worker threads.
 ///
@@ -242,18 +241,15 @@ impl Pool {
 /// slot's leftover public jobs move to the injector, and the slot is given
 /// back.
 ///
-/// The slot is held as a raw pointer (from `Box::leak`), not a `Box`:
-/// `CURRENT` and the `&WorkerLocal`s handed out alias it, and moving a
-/// `Box` asserts unique access to its contents, which would invalidate
-/// them (Miri reports that under Stacked Borrows).
 struct Participant<'a> {
     registry: &'a Registry,
-    local: NonNull<WorkerLocal>,
+    /// `Some` until `drop` gives it back.
+    local: Option<SlotBox>,
     prev: *const WorkerLocal,
 }
 
 impl<'a> Participant<'a> {
-    fn enter(registry: &'a Registry, local: Box<WorkerLocal>) -> Self {
+    fn enter(registry: &'a Registry, local: SlotBox) -> Self {
         local.set_root_stack();
         #[cfg(spindle_fibers)]
         if local.has_fibers() {
@@ -261,21 +257,18 @@ impl<'a> Participant<'a> {
             // which needs a stack of its own on this thread too.
             crate::fiber::guard::ensure_altstack();
         }
-        let local = NonNull::from(Box::leak(local));
-        // SAFETY: the slot lives (leaked) until `drop`, which makes the
-        // previous slot current again first; only this thread runs it.
+        // SAFETY: the slot lives until `drop`, which makes the previous
+        // slot current again first; only this thread runs it.
         let prev = unsafe { worker::set_current(local.as_ptr()) };
         Self {
             registry,
-            local,
+            local: Some(local),
             prev,
         }
     }
 
     fn local(&self) -> &WorkerLocal {
-        // SAFETY: `local` came from a leaked `Box` that only `drop` frees;
-        // until then every access to it is shared.
-        unsafe { self.local.as_ref() }
+        self.local.as_ref().expect("held until drop")
     }
 }
 
@@ -288,11 +281,9 @@ impl Drop for Participant<'_> {
         // SAFETY: `prev` was current before `enter` and is alive again
         // (we only ever nest inside it).
         unsafe { worker::set_current(self.prev) };
-        // SAFETY: from `Box::leak` in `enter`, reclaimed once, here; the
-        // references handed out by `local` ended with the guard's borrows,
-        // and `CURRENT` no longer points to it.
-        let local = unsafe { Box::from_raw(self.local.as_ptr()) };
-        self.registry.return_participant(local);
+        if let Some(local) = self.local.take() {
+            self.registry.return_participant(local);
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::queue::pending::Pending;
 use crate::sleep::Sleep;
 use crate::unwind::{drop_payload, payload_message};
 use crate::util::CachePadded;
-use crate::worker::WorkerLocal;
+use crate::worker::SlotBox;
 
 /// Numbers for pools, in the order they are built.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -87,7 +87,7 @@ pub(crate) struct Registry {
     /// This pool's number, unique in the process (see `LIVE`).
     id: u64,
     /// The participant slot's owner half, while no thread borrows it.
-    participant: Mutex<Option<Box<WorkerLocal>>>,
+    participant: Mutex<Option<SlotBox>>,
     panic_handler: Option<PanicHandler>,
     pub(super) num_workers: usize,
     /// Fibers of each slot; empty if the pool has none. Boxed:
@@ -225,12 +225,12 @@ impl Registry {
     }
 
     /// Puts the participant slot's owner half in place (at build).
-    pub(crate) fn set_participant(&self, local: Box<WorkerLocal>) {
+    pub(crate) fn set_participant(&self, local: SlotBox) {
         *self.participant.lock().unwrap_or_else(|e| e.into_inner()) = Some(local);
     }
 
     /// Takes the participant slot if no other thread has it.
-    pub(crate) fn claim_participant(&self) -> Option<Box<WorkerLocal>> {
+    pub(crate) fn claim_participant(&self) -> Option<SlotBox> {
         match self.participant.try_lock() {
             Ok(mut guard) => guard.take(),
             Err(_) => None,
@@ -238,7 +238,7 @@ impl Registry {
     }
 
     /// Gives the participant slot back.
-    pub(crate) fn return_participant(&self, local: Box<WorkerLocal>) {
+    pub(crate) fn return_participant(&self, local: SlotBox) {
         self.set_participant(local);
     }
 

@@ -41,8 +41,17 @@ impl WorkerLocal {
 
     /// The running context's stack, `(lowest address, size)`, if known.
     pub(crate) fn current_stack(&self) -> Option<(usize, usize)> {
-        if let (Some(f), Some(cur)) = (self.slot_fibers(), self.current.get()) {
-            let fiber = cur.get();
+        match self.current.get() {
+            Some(cur) => self.stack_of(cur),
+            None => self.root_stack.get(),
+        }
+    }
+
+    /// The stack a context of this slot runs on, `(lowest address, size)`,
+    /// if known.
+    fn stack_of(&self, context: FiberRef) -> Option<(usize, usize)> {
+        if let Some(f) = self.slot_fibers() {
+            let fiber = context.get();
             if !fiber.low.is_null() {
                 return Some((fiber.low as usize, f.stack_size()));
             }
@@ -140,6 +149,8 @@ impl WorkerLocal {
             None => self.make_fiber()?,
         };
         let fiber = f.get();
+        // Its last context may have been freed mid-call (ASan only).
+        crate::fiber::asan::unpoison(fiber.low, fiber.top as usize - fiber.low as usize);
         // SAFETY: a free fiber's stack is unused (its last context was
         // abandoned when it was freed); `fiber_main` gets the slot, which
         // outlives every context running on it.
@@ -261,10 +272,12 @@ impl WorkerLocal {
         }
         self.current.set(Some(next));
         self.counters().fiber_switches.bump();
+        let asan = crate::fiber::asan::start(self.stack_of(next), free_current);
         // SAFETY: `cur.sp` is this thread's to write; `next.sp` was saved by
         // its own suspension or set up by `take_free` (caller's contract),
         // and its stack is alive (owned by the slot's table).
         unsafe { context::switch(cur.get().sp.as_ptr(), next.get().sp.get()) };
+        crate::fiber::asan::finish(asan);
         // Resumed: on the same thread (see `fiber/slot.rs`). Re-read the
         // slot through the non-inlined accessor rather than trusting any
         // value the compiler may have cached across the switch.
@@ -382,6 +395,7 @@ unsafe extern "C" fn fiber_main(arg: *mut ()) -> ! {
     // SAFETY: `take_free` passes the running slot, which outlives the
     // contexts it runs.
     let local = unsafe { &*arg.cast::<WorkerLocal>() };
+    crate::fiber::asan::entered();
     local.after_switch();
     let run = std::panic::AssertUnwindSafe(|| local.run_loop());
     let result = std::panic::catch_unwind(run);

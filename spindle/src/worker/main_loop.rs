@@ -2,17 +2,17 @@
 //! stack at first, and on a pooled fiber whenever the context that ran it
 //! is suspended.
 
-use super::{set_current, WorkerLocal};
+use super::{set_current, SlotBox, WorkerLocal};
 use crate::facade::Arc;
 use crate::pool::registry::Registry;
 use crate::util::Backoff;
 
 /// Entry point of a worker thread: runs jobs until the pool terminates and
 /// every queue is empty.
-pub(crate) fn run_worker(local: Box<WorkerLocal>, registry: Arc<Registry>) {
+pub(crate) fn run_worker(local: SlotBox, registry: Arc<Registry>) {
     // SAFETY: `local` lives until the end of this function, after it is
     // replaced again below, and only this thread runs it.
-    let prev = unsafe { set_current(&*local) };
+    let prev = unsafe { set_current(local.as_ptr()) };
     debug_assert!(prev.is_null(), "a worker thread already ran a slot");
     local.set_root_stack();
     #[cfg(spindle_fibers)]

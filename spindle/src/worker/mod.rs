@@ -14,6 +14,7 @@ mod fibers;
 mod find;
 mod join;
 mod main_loop;
+mod slot_box;
 mod wait;
 
 use core::cell::{Cell, RefCell};
@@ -21,6 +22,7 @@ use core::ptr::{self, NonNull};
 use std::collections::VecDeque;
 
 pub(crate) use main_loop::run_worker;
+pub(crate) use slot_box::SlotBox;
 
 use crate::fiber::{FiberRef, SlotFibers};
 use crate::job::{JobCache, JobHeader, JobRef, Priority};
