@@ -66,6 +66,10 @@ pub enum Error {
     InvalidCore {
         /// The core's index.
         core: usize,
+        /// True if the core is listed twice; false if the process may not
+        /// run on it (it is not in the process's CPU mask, or does not
+        /// exist).
+        duplicated: bool,
     },
     /// Fewer cores to pin to than workers (each worker gets its own).
     NotEnoughCores {
@@ -101,6 +105,11 @@ pub enum Error {
         /// The most a pool keeps.
         max: usize,
     },
+    /// [`Builder::build_global`](crate::Builder::build_global) called once
+    /// the global pool exists (built by an earlier `build_global`, or
+    /// started on first use by a free function such as
+    /// [`join`](crate::join)).
+    GlobalPoolExists,
     /// The operating system refused to read or set a thread's affinity.
     Pin {
         /// The core a worker was being pinned to (`None`: reading the
@@ -139,7 +148,7 @@ impl fmt::Display for Error {
                     "worker stack size {value} bytes is below the minimum of {min}"
                 )
             }
-            Error::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
+            Error::Spawn(_) => write!(f, "could not start a worker thread"),
             Error::ThreadName { prefix } => write!(
                 f,
                 "thread name prefix {prefix:?} holds a NUL byte, which no thread name may"
@@ -148,8 +157,8 @@ impl fmt::Display for Error {
                 f,
                 "fiber stack size {value} bytes is out of range ({min}..={max})"
             ),
-            Error::FiberStack { size, source } => {
-                write!(f, "could not map a fiber stack of {size} bytes: {source}")
+            Error::FiberStack { size, .. } => {
+                write!(f, "could not map a fiber stack of {size} bytes")
             }
             Error::NotMainThread => write!(
                 f,
@@ -158,9 +167,16 @@ impl fmt::Display for Error {
             Error::PinningUnsupported => {
                 write!(f, "pinning worker threads is not supported on this target")
             }
-            Error::InvalidCore { core } => write!(
+            Error::InvalidCore {
+                core,
+                duplicated: true,
+            } => write!(f, "core {core} is listed twice (each worker needs its own)"),
+            Error::InvalidCore {
+                core,
+                duplicated: false,
+            } => write!(
                 f,
-                "core {core} is not in the process's CPU mask, or is listed twice"
+                "core {core} is not one this process may run on (not in its CPU mask)"
             ),
             Error::NotEnoughCores { workers, cores } => write!(
                 f,
@@ -185,19 +201,34 @@ impl fmt::Display for Error {
                 f,
                 "more than {max} distinct affinity sets used with one pool"
             ),
-            Error::Pin {
-                core: Some(c),
-                source,
-            } => {
-                write!(f, "could not pin a worker to core {c}: {source}")
+            Error::GlobalPoolExists => write!(
+                f,
+                "the global pool already exists (build_global must come before its first use)"
+            ),
+            Error::Pin { core: Some(c), .. } => {
+                write!(f, "could not pin a worker to core {c}")
             }
-            Error::Pin { core: None, source } => {
-                write!(f, "could not read the process's CPU mask: {source}")
+            Error::Pin { core: None, .. } => {
+                write!(f, "could not read the process's CPU mask")
             }
         }
     }
 }
 
+/// The system's own error, where there is one, is the [`source`] (not
+/// repeated in the message, so error reporters that print the chain show
+/// it once).
+///
+/// ```
+/// use std::error::Error as _;
+///
+/// let io = std::io::Error::other("no threads left");
+/// let err = spindle::Error::Spawn(io);
+/// assert_eq!(err.to_string(), "could not start a worker thread");
+/// assert_eq!(err.source().unwrap().to_string(), "no threads left");
+/// ```
+///
+/// [`source`]: std::error::Error::source
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

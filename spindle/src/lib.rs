@@ -58,11 +58,15 @@ mod unwind;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod affinity;
 #[cfg(not(loom))]
+mod current;
+#[cfg(not(loom))]
 mod dispatch;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod error;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod fiber;
+#[cfg(not(loom))]
+mod job_handle;
 #[cfg(not(loom))]
 mod join;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
@@ -91,7 +95,11 @@ pub mod __bench {
     pub use crate::fiber::round_trip::context_switch_round_trips;
 }
 
+#[cfg(not(loom))]
+pub use current::{current_num_threads, current_thread_index};
 pub use error::Error;
+#[cfg(not(loom))]
+pub use job_handle::{spawn_handle, JobHandle};
 #[cfg(not(loom))]
 pub use join::{join, join_with};
 pub use options::{Affinity, Options, Priority, FAIR_LOCAL, FAIR_PERIOD};

@@ -75,7 +75,7 @@ fn bad_core_lists_are_errors() {
         .build()
         .unwrap_err();
     assert!(
-        matches!(err, spindle::Error::InvalidCore { core } if core == outside),
+        matches!(err, spindle::Error::InvalidCore { core, duplicated: false } if core == outside),
         "{err}"
     );
     let err = spindle::Pool::builder()
@@ -83,7 +83,11 @@ fn bad_core_lists_are_errors() {
         .pin_cores([allowed[0], allowed[0]])
         .build()
         .unwrap_err();
-    assert!(matches!(err, spindle::Error::InvalidCore { .. }), "{err}");
+    assert!(
+        matches!(err, spindle::Error::InvalidCore { core, duplicated: true } if core == allowed[0]),
+        "{err}"
+    );
+    assert!(err.to_string().contains("listed twice"), "{err}");
     let err = spindle::Pool::builder()
         .workers(allowed.len() + 1)
         .pin_workers(true)

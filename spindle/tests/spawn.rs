@@ -69,4 +69,7 @@ fn global_pool_free_functions() {
         }),
         5
     );
+    // Used, so it can no longer be configured.
+    let err = spindle::Pool::builder().build_global().unwrap_err();
+    assert!(matches!(err, spindle::Error::GlobalPoolExists), "{err}");
 }

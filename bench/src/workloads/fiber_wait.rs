@@ -17,7 +17,7 @@
 //!   (the pool is reached through an `Arc`). Thread count as in `impls.rs`:
 //!   `T - 1` workers and the bench thread taking part through `install`,
 //!   or one worker handed the whole run for T == 1. The participating
-//!   thread has no fibers (only workers do): its waits help in place.
+//!   thread's slot has fibers too (its waits suspend like a worker's).
 //!   The check also demands that some wait suspended a fiber
 //!   (`Stats::fiber_suspends`), so the fiber path is really measured.
 //! - spindle-nofiber: the same with `fibers(0)` (checked: no suspend).

@@ -267,7 +267,10 @@ mod tests {
                 result
             };
             match result {
-                Err(e @ Error::FiberStack { .. }) => println!("error: {e}"),
+                Err(e @ Error::FiberStack { .. }) => {
+                    let source = std::error::Error::source(&e).expect("the system's error");
+                    println!("error: {e}: {source}");
+                }
                 Err(e) => panic!("wrong error: {e}"),
                 Ok(_) => panic!("mapped 1 GiB under a 512 MiB limit"),
             }

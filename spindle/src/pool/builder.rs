@@ -71,6 +71,25 @@ pub struct Builder {
     pin: Option<Option<Vec<usize>>>,
 }
 
+impl core::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("thread_name", &self.thread_name)
+            .field("stack_size", &self.stack_size)
+            .field("deque_capacity", &self.deque_capacity)
+            .field("job_capacity", &self.job_capacity)
+            .field("fibers", &self.fibers)
+            .field("fiber_stack_size", &self.fiber_stack_size)
+            .field(
+                "panic_handler",
+                &self.panic_handler.as_ref().map(|_| "custom"),
+            )
+            .field("pin", &self.pin)
+            .finish()
+    }
+}
+
 impl Default for Builder {
     fn default() -> Self {
         Self {
@@ -179,6 +198,8 @@ impl Builder {
 
     /// Stack size of each fiber, in bytes (default
     /// [`DEFAULT_FIBER_STACK_SIZE`], 1 MiB); rounded up to whole pages.
+    /// A size out of range (16 KiB to 1 GiB) makes `build` fail with
+    /// [`Error::FiberStackSize`], also when the pool would have no fibers.
     pub fn fiber_stack_size(mut self, bytes: usize) -> Self {
         self.fiber_stack_size = bytes;
         self
@@ -269,11 +290,11 @@ impl Builder {
                 power_of_two: false,
             });
         }
+        // Checked even where it will not be used (no fibers asked for, or
+        // none on this target): a size that is wrong here is wrong on the
+        // machine where it will be.
         let s = self.fiber_stack_size;
-        let fibers_on = self.fibers > 0 && crate::fiber::context::SUPPORTED;
-        if fibers_on
-            && !(crate::fiber::MIN_FIBER_STACK..=crate::fiber::MAX_FIBER_STACK).contains(&s)
-        {
+        if !(crate::fiber::MIN_FIBER_STACK..=crate::fiber::MAX_FIBER_STACK).contains(&s) {
             return Err(Error::FiberStackSize {
                 value: s,
                 min: crate::fiber::MIN_FIBER_STACK,
@@ -289,6 +310,30 @@ impl Builder {
             }
         }
         Ok(workers)
+    }
+
+    /// Builds the global pool: the one behind [`join`](crate::join),
+    /// [`scope`](crate::scope), [`spawn`](crate::spawn),
+    /// [`spawn_async`](crate::spawn_async) and the other free functions
+    /// when they are called outside every pool. Without this, the global
+    /// pool starts on first use with default settings (its threads named
+    /// `spindle-global-N`). Its threads live until the process exits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::GlobalPoolExists`] if the global pool was already built or
+    /// used (call this early in `main`); then nothing is started. Any error
+    /// of [`build`](Builder::build).
+    ///
+    /// ```
+    /// spindle::Pool::builder().workers(2).thread_name("app-").build_global()?;
+    /// assert_eq!(spindle::current_num_threads(), 3);
+    /// let err = spindle::Pool::builder().build_global().unwrap_err();
+    /// assert!(matches!(err, spindle::Error::GlobalPoolExists));
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn build_global(self) -> Result<(), Error> {
+        crate::pool::handle::set_global(self)
     }
 
     /// Starts the worker threads.

@@ -329,20 +329,35 @@ impl core::fmt::Debug for Pool {
     }
 }
 
+/// The global pool: set by `Builder::build_global`, or built on first
+/// use with default settings.
+static GLOBAL: OnceLock<Pool> = OnceLock::new();
+
 /// The pool behind the free functions, built on first use with default
-/// settings.
+/// settings unless `Builder::build_global` built it first.
 ///
 /// # Panics
 ///
 /// If the operating system refuses to start its threads.
 pub(crate) fn global() -> &'static Pool {
-    static GLOBAL: OnceLock<Pool> = OnceLock::new();
     GLOBAL.get_or_init(|| {
         Pool::builder()
             .thread_name("spindle-global-")
             .build()
             .unwrap_or_else(|e| panic!("spindle: cannot start the global pool: {e}"))
     })
+}
+
+/// `Builder::build_global`: builds the global pool from `builder`, unless
+/// it exists already.
+pub(crate) fn set_global(builder: Builder) -> Result<(), Error> {
+    if GLOBAL.get().is_some() {
+        return Err(Error::GlobalPoolExists);
+    }
+    let pool = builder.build()?;
+    // Another thread may have won the race since the check: its pool stays,
+    // ours is dropped (from outside it, so its threads are joined).
+    GLOBAL.set(pool).map_err(|_| Error::GlobalPoolExists)
 }
 
 /// The slot this thread runs (of any pool), else the global pool's entry.

@@ -17,8 +17,17 @@ pub(crate) fn plan(workers: usize, chosen: Option<&[usize]>) -> Result<Vec<usize
     let cores: Vec<usize> = match chosen {
         Some(list) => {
             for (i, &c) in list.iter().enumerate() {
-                if !allowed.contains(&c) || list[..i].contains(&c) {
-                    return Err(Error::InvalidCore { core: c });
+                if list[..i].contains(&c) {
+                    return Err(Error::InvalidCore {
+                        core: c,
+                        duplicated: true,
+                    });
+                }
+                if !allowed.contains(&c) {
+                    return Err(Error::InvalidCore {
+                        core: c,
+                        duplicated: false,
+                    });
                 }
             }
             list.to_vec()
