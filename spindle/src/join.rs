@@ -53,7 +53,7 @@ where
     }
 }
 
-/// [`join`] with [`Options`] for `b` (see [`Pool::join_with`]), on the
+/// [`join`] with [`Options`] for `b` (see [`Pool::join_with`](crate::Pool::join_with)), on the
 /// current thread's pool or the global pool.
 ///
 /// # Errors

@@ -105,8 +105,8 @@ pub use join::{join, join_with};
 pub use options::{Affinity, Options, Priority, FAIR_LOCAL, FAIR_PERIOD};
 #[cfg(not(loom))]
 pub use pool::builder::{
-    Builder, DEFAULT_FIBER_STACK_SIZE, DEFAULT_STACK_SIZE, MAX_FIBERS, MAX_JOB_CAPACITY,
-    MAX_WORKERS, MIN_STACK_SIZE,
+    Builder, DEFAULT_FIBERS, DEFAULT_FIBER_STACK_SIZE, DEFAULT_STACK_SIZE, MAX_FIBERS,
+    MAX_JOB_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE,
 };
 #[cfg(not(loom))]
 pub use pool::stats::{Stats, WorkerStats};
@@ -125,8 +125,3 @@ pub use task::{spawn_async, yield_async, JobError, JoinHandle, YieldAsync};
 pub use worker::worker_index;
 #[cfg(not(loom))]
 pub use yield_now::yield_now;
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -1,62 +1,9 @@
-//! What a submission may ask for besides the work itself: a priority class
-//! and a set of workers it may run on. Every way to submit work has a
-//! `_with` form that takes an [`Options`]:
-//!
-//! | submit | with options |
-//! |---|---|
-//! | [`Pool::spawn`](crate::Pool::spawn) | [`Pool::spawn_with`](crate::Pool::spawn_with) |
-//! | [`spawn`](crate::spawn) | [`spawn_with`](crate::spawn_with) |
-//! | [`Scope::spawn`](crate::Scope::spawn) | [`Scope::spawn_with`](crate::Scope::spawn_with) |
-//! | [`Pool::join`](crate::Pool::join) | [`Pool::join_with`](crate::Pool::join_with) |
-//! | [`Pool::dispatch`](crate::Pool::dispatch) | [`Pool::dispatch_with`](crate::Pool::dispatch_with) |
-//! | [`Pool::spawn_async`](crate::Pool::spawn_async) | [`Pool::spawn_async_with`](crate::Pool::spawn_async_with) |
-//!
-//! Fibers are not submitted on their own: a job that suspends keeps its
-//! options, and resumes on the worker that suspended it (see the fiber
-//! rules in `fiber/slot.rs`).
-//!
-//! # How priorities are scheduled
-//!
-//! At each pick a worker looks for `High` work first (its own queues, the
-//! global queue, other workers' queues), then `Normal`, then `Low`. So
-//! that lower classes still progress under a flood of higher ones, every
-//! [`FAIR_PERIOD`]th pick of a worker starts from `Low` (then `Normal`,
-//! then `High`), and the pick half a period later starts from `Normal`:
-//! while a class has queued work a worker can take, it gets at least one
-//! of every `FAIR_PERIOD` picks of that worker. That is the starvation
-//! bound.
-//!
-//! Priorities order *picks*; they do not preempt: a `High` job waits for a
-//! running `Low` job to end (or to suspend) before a worker takes it.
-//!
-//! # Affinity
-//!
-//! A job with an [`Affinity`] runs only on a worker of its set: it waits
-//! in the mailbox of one of them, and only workers of the set take it
-//! (thieves outside it skip it). A set that names a worker the pool does
-//! not have is an [`Error`](crate::Error) at submission, so no job can wait
-//! for a worker that will never come.
-//!
-//! ```
-//! use spindle::{Affinity, Options, Priority};
-//!
-//! let pool = spindle::Pool::builder().workers(2).build()?;
-//! let (tx, rx) = std::sync::mpsc::channel();
-//! let opts = Options::new()
-//!     .priority(Priority::High)
-//!     .affinity(Affinity::worker(1));
-//! pool.spawn_with(opts, move || tx.send(spindle::worker_index()).unwrap())?;
-//! assert_eq!(rx.recv().unwrap(), Some(1));
-//!
-//! // Worker 7 does not exist: refused at once.
-//! let bad = Options::new().affinity(Affinity::worker(7));
-//! assert!(pool.spawn_with(bad, || {}).is_err());
-//! # Ok::<(), spindle::Error>(())
-//! ```
+//! [`Options`], [`Priority`] and [`Affinity`]: what a submission may ask
+//! for besides the work itself. The guide is on [`Options`].
 
-/// How often a worker's pick favours the lower classes (see the module
-/// docs): every 16th pick starts from `Low`, and the 8th of each period
-/// from `Normal`.
+/// How often a worker's pick favours the lower classes (see [`Options`]):
+/// every 16th pick starts from `Low`, and the 8th of each period from
+/// `Normal`.
 pub const FAIR_PERIOD: u32 = 16;
 
 /// How often a worker takes the *oldest* job of its own queue instead of
@@ -208,6 +155,63 @@ impl Affinity {
 
 /// Options for one submission: a [`Priority`] (default `Normal`) and an
 /// optional [`Affinity`] (default: any worker).
+///
+/// What a submission may ask for besides the work itself: a priority class
+/// and a set of workers it may run on. Every way to submit work has a
+/// `_with` form that takes an [`Options`]:
+///
+/// | submit | with options |
+/// |---|---|
+/// | [`Pool::spawn`](crate::Pool::spawn) | [`Pool::spawn_with`](crate::Pool::spawn_with) |
+/// | [`spawn`](crate::spawn) | [`spawn_with`](crate::spawn_with) |
+/// | [`Scope::spawn`](crate::Scope::spawn) | [`Scope::spawn_with`](crate::Scope::spawn_with) |
+/// | [`Pool::join`](crate::Pool::join) | [`Pool::join_with`](crate::Pool::join_with) |
+/// | [`Pool::dispatch`](crate::Pool::dispatch) | [`Pool::dispatch_with`](crate::Pool::dispatch_with) |
+/// | [`Pool::spawn_async`](crate::Pool::spawn_async) | [`Pool::spawn_async_with`](crate::Pool::spawn_async_with) |
+///
+/// Fibers are not submitted on their own: a job that suspends keeps its
+/// options, and resumes on the worker that suspended it.
+///
+/// # How priorities are scheduled
+///
+/// At each pick a worker looks for `High` work first (its own queues, the
+/// global queue, other workers' queues), then `Normal`, then `Low`. So
+/// that lower classes still progress under a flood of higher ones, every
+/// [`FAIR_PERIOD`]th pick of a worker starts from `Low` (then `Normal`,
+/// then `High`), and the pick half a period later starts from `Normal`:
+/// while a class has queued work a worker can take, it gets at least one
+/// of every `FAIR_PERIOD` picks of that worker. That is the starvation
+/// bound.
+///
+/// Priorities order *picks*; they do not preempt: a `High` job waits for a
+/// running `Low` job to end (or to suspend) before a worker takes it.
+///
+/// # Affinity
+///
+/// A job with an [`Affinity`] runs only on a worker of its set: it waits
+/// in the mailbox of one of them, and only workers of the set take it
+/// (thieves outside it skip it). A set that names a worker the pool does
+/// not have is an [`Error`](crate::Error) at submission, so no job can wait
+/// for a worker that will never come.
+///
+/// ```
+/// use spindle::{Affinity, Options, Priority};
+///
+/// let pool = spindle::Pool::builder().workers(2).build()?;
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let opts = Options::new()
+///     .priority(Priority::High)
+///     .affinity(Affinity::worker(1));
+/// pool.spawn_with(opts, move || tx.send(spindle::worker_index()).unwrap())?;
+/// assert_eq!(rx.recv().unwrap(), Some(1));
+///
+/// // Worker 7 does not exist: refused at once.
+/// let bad = Options::new().affinity(Affinity::worker(7));
+/// assert!(pool.spawn_with(bad, || {}).is_err());
+/// # Ok::<(), spindle::Error>(())
+/// ```
+///
+/// # Example
 ///
 /// ```
 /// use spindle::{Options, Priority};

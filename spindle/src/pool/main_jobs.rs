@@ -76,7 +76,7 @@ impl Registry {
 impl Pool {
     /// Queues `f` to run on the thread that built this pool, the next time
     /// it calls [`run_main_jobs`](Pool::run_main_jobs) or waits on the
-    /// pool from outside (see the module docs of `main_jobs`). Callable
+    /// pool from outside (see `run_main_jobs`). Callable
     /// from any thread, workers included. A panic goes to the pool's panic
     /// handler.
     ///
@@ -115,6 +115,16 @@ impl Pool {
 
     /// Runs the main jobs queued so far (and any they queue); returns how
     /// many ran.
+    ///
+    /// Main jobs are work that must run on the thread that owns the pool
+    /// (windowing, graphics APIs, anything with thread affinity), queued
+    /// with [`spawn_on_main`](Pool::spawn_on_main) from any thread. The
+    /// owner is the thread that built the pool. A main job runs when that
+    /// thread calls `run_main_jobs`, or while it waits on the pool through
+    /// the participant slot (`install`, `join`, `scope`, `wait`, `block_on`
+    /// from outside): every round of its wait loop runs what is queued, and
+    /// queuing a main job wakes it if it sleeps there. A frame loop calls
+    /// this once per frame.
     ///
     /// # Errors
     ///

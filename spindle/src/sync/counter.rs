@@ -11,8 +11,8 @@ use crate::facade::{Arc, AtomicUsize, Mutex, Ordering};
 /// Counts jobs that have been dispatched and not yet finished.
 ///
 /// Cloning a `Counter` gives another handle to the same count. Jobs given
-/// to [`Pool::dispatch`] with a counter decrement it when they finish;
-/// [`Pool::wait`] returns when it reaches zero.
+/// to [`Pool::dispatch`](crate::Pool::dispatch) with a counter decrement it when they finish;
+/// [`Pool::wait`](crate::Pool::wait) returns when it reaches zero.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
