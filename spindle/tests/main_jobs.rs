@@ -105,3 +105,71 @@ fn main_job_panic_goes_to_the_handler_and_drop_runs_leftovers() {
         "dropped on its thread: leftovers run"
     );
 }
+
+/// A frame loop's main thread lends its spare time to the pool: it runs
+/// general jobs (not only main jobs) for about its budget, then returns.
+#[test]
+#[cfg_attr(miri, ignore = "timing: Miri's clock counts instructions")]
+fn run_pending_runs_pool_jobs_on_the_main_thread_within_its_budget() {
+    use std::time::Instant;
+
+    let pool = spindle::Pool::builder().workers(1).build().unwrap();
+    // Keep the one worker busy so queued jobs wait for a thread.
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    pool.spawn(move || {
+        started_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+    });
+    started_rx.recv().unwrap();
+
+    let main = std::thread::current().id();
+    let on_main = Arc::new(AtomicUsize::new(0));
+    let counter = spindle::Counter::new();
+    let jobs = 200;
+    let m = on_main.clone();
+    pool.dispatch(
+        &counter,
+        (0..jobs).map(move |_| {
+            let m = m.clone();
+            move || {
+                if std::thread::current().id() == main {
+                    m.fetch_add(1, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }),
+    );
+    let t = Instant::now();
+    let ran = pool.run_pending(Duration::from_millis(20));
+    let took = t.elapsed();
+    // It ran jobs here, not all of them (200 ms of work), and returned
+    // near its budget (one job of overrun, plus a slow machine's slack).
+    assert!(ran >= 5, "ran {ran}");
+    assert!(ran < jobs, "ran all {ran}");
+    assert_eq!(on_main.load(Ordering::SeqCst), ran);
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+
+    // With the worker released, the rest finishes; then there is nothing
+    // to run and it returns at once.
+    release_tx.send(()).unwrap();
+    while !counter.is_done() {
+        pool.run_pending(Duration::from_millis(5));
+    }
+    pool.wait(&counter);
+    let t = Instant::now();
+    assert_eq!(pool.run_pending(Duration::from_secs(10)), 0);
+    assert!(t.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn run_pending_runs_main_jobs_first() {
+    let pool = spindle::Pool::builder().workers(1).build().unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    pool.spawn_on_main(move || {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    assert!(pool.run_pending(Duration::ZERO) >= 1);
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}

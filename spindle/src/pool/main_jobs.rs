@@ -136,4 +136,60 @@ impl Pool {
         }
         Ok(self.registry().run_main_jobs_here())
     }
+
+    /// Runs this pool's queued work on the calling thread for up to
+    /// `budget`, then returns how many jobs ran: main jobs first (on the
+    /// thread that built the pool), then any job of the pool (the global
+    /// queue, the participant slot's own, stolen from workers). It returns
+    /// early once it finds nothing to run. The budget is checked between
+    /// jobs, so one long job can overrun it, and a job that suspends on a
+    /// fiber here is finished before this returns.
+    ///
+    /// For a frame loop's main thread: after submitting the frame's work
+    /// and rendering, lend the rest of the frame to the pool. From a
+    /// thread that runs a slot of another pool, or while another outside
+    /// thread holds this pool's participant slot, it runs main jobs only.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = spindle::Pool::builder().workers(1).build()?;
+    /// let counter = spindle::Counter::new();
+    /// pool.dispatch(&counter, (0..64).map(|_| || std::hint::black_box(())));
+    /// let mut ran = 0;
+    /// while !counter.is_done() {
+    ///     ran += pool.run_pending(Duration::from_millis(2));
+    /// }
+    /// assert!(ran <= 64);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn run_pending(&self, budget: std::time::Duration) -> usize {
+        let start = std::time::Instant::now();
+        let registry = self.registry();
+        let mut ran = registry.run_main_jobs_here();
+        self.with_local(|slot| {
+            let Some(w) = slot else {
+                return;
+            };
+            while start.elapsed() < budget {
+                if registry.main_jobs.pending_here() {
+                    ran += registry.run_main_jobs_here();
+                    continue;
+                }
+                // From inside a job (a worker of this pool), only while
+                // its stack has room, as a helping wait would.
+                if !w.stack_has_room() {
+                    break;
+                }
+                match w.find_local(false).or_else(|| w.find_remote(false)) {
+                    Some(job) => {
+                        w.execute(job);
+                        ran += 1;
+                    }
+                    None => break,
+                }
+            }
+        });
+        ran
+    }
 }

@@ -102,7 +102,7 @@ impl WorkerLocal {
     /// on top of a waiting frame: more than a reserve left (a quarter of
     /// the stack, within 64 KiB..1 MiB), or, where the stack's bounds are
     /// unknown, fewer than `HELP_DEPTH_UNKNOWN` jobs nested so far.
-    fn stack_has_room(&self) -> bool {
+    pub(crate) fn stack_has_room(&self) -> bool {
         let bounds = match self.current_stack() {
             Some(b) => b,
             None => return self.help_depth.get() < HELP_DEPTH_UNKNOWN,
