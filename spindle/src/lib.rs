@@ -85,7 +85,6 @@ mod worker;
 mod yield_now;
 
 pub use queue::deque;
-pub use util::CachePadded;
 
 /// Measurement hooks for `spindle-bench`. Not part of the API: no
 /// stability promise, and not needed to use the pool.

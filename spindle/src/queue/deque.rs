@@ -43,6 +43,9 @@
 //! }
 //! ```
 
+#[cfg(not(loom))]
+pub use super::boxed::{boxed, BoxStealer, BoxWorker};
+
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 

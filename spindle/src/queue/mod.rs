@@ -5,6 +5,8 @@
 //! worker's mailbox of affine jobs, and the counts of special jobs that
 //! let a worker skip the queues it need not look at.
 
+#[cfg(not(loom))]
+mod boxed;
 pub mod deque;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 pub(crate) mod hidden;

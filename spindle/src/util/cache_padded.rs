@@ -4,28 +4,18 @@ use core::ops::{Deref, DerefMut};
 
 /// Pads and aligns `T` to 128 bytes: two 64-byte lines, because Intel's
 /// adjacent-line prefetcher pulls lines in pairs, so 64 bytes alone still
-/// lets neighbours share traffic.
-///
-/// ```
-/// let x = spindle::CachePadded::new(7u32);
-/// assert_eq!(*x, 7);
-/// assert_eq!(core::mem::align_of_val(&x), 128);
-/// ```
+/// lets neighbours share traffic. Internal: users who need one take
+/// `crossbeam_utils::CachePadded`.
 #[derive(Default, Debug)]
 #[repr(align(128))]
-pub struct CachePadded<T> {
+pub(crate) struct CachePadded<T> {
     value: T,
 }
 
 impl<T> CachePadded<T> {
     /// Wraps `value`.
-    pub const fn new(value: T) -> Self {
+    pub(crate) const fn new(value: T) -> Self {
         Self { value }
-    }
-
-    /// Unwraps the value.
-    pub fn into_inner(self) -> T {
-        self.value
     }
 }
 
@@ -41,5 +31,15 @@ impl<T> DerefMut for CachePadded<T> {
     #[inline(always)]
     fn deref_mut(&mut self) -> &mut T {
         &mut self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn padded_to_two_lines() {
+        let x = super::CachePadded::new(7u32);
+        assert_eq!(*x, 7);
+        assert_eq!(core::mem::align_of_val(&x), 128);
     }
 }

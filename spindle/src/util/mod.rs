@@ -8,5 +8,5 @@ mod rng;
 pub(crate) mod stack;
 
 pub(crate) use backoff::Backoff;
-pub use cache_padded::CachePadded;
+pub(crate) use cache_padded::CachePadded;
 pub(crate) use rng::XorShift;
