@@ -363,3 +363,57 @@ fn bad_fiber_settings_are_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("fibers"), "{e}");
 }
+
+/// With `fiber_float_env(true)`, a job that changed the rounding mode and
+/// then suspended gets it back when it resumes, and the job that ran on
+/// its worker meanwhile saw the default.
+#[cfg(target_arch = "x86_64")]
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
+fn float_env_follows_the_job_across_a_suspension() {
+    use std::arch::asm;
+    fn read_mxcsr() -> u32 {
+        let mut v = 0u32;
+        // SAFETY: stmxcsr stores 4 bytes to the given address.
+        unsafe { asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
+        v
+    }
+    fn write_mxcsr(v: u32) {
+        // SAFETY: ldmxcsr loads a valid control value (reserved bits 0).
+        unsafe { asm!("ldmxcsr [{}]", in(reg) &v, options(nostack)) };
+    }
+    const TOWARD_ZERO: u32 = 0x6000;
+    let pool = Arc::new(
+        Pool::builder()
+            .workers(1)
+            .fiber_float_env(true)
+            .build()
+            .unwrap(),
+    );
+    let event = Arc::new(Event::manual());
+    let (tx, rx) = mpsc::channel();
+    let (e, tx1) = (event.clone(), tx.clone());
+    pool.spawn(move || {
+        let default = read_mxcsr();
+        write_mxcsr(default | TOWARD_ZERO);
+        e.wait(); // suspends: the next job runs on this worker meanwhile
+        let mine = read_mxcsr();
+        write_mxcsr(default);
+        tx1.send(("waiter", mine & TOWARD_ZERO)).unwrap();
+    });
+    let e = event.clone();
+    pool.spawn(move || {
+        tx.send(("other", read_mxcsr() & TOWARD_ZERO)).unwrap();
+        e.set();
+    });
+    let mut got = [rx.recv().unwrap(), rx.recv().unwrap()];
+    got.sort();
+    assert_eq!(got, [("other", 0), ("waiter", TOWARD_ZERO)]);
+    assert!(
+        pool.stats().total().fiber_suspends >= 1,
+        "the wait did not suspend"
+    );
+}

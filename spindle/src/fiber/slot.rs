@@ -53,6 +53,9 @@ pub(crate) struct SlotFibers {
     cap: usize,
     /// Usable bytes of each pooled fiber's stack.
     stack_size: usize,
+    /// Switches save and restore the floating-point control state too
+    /// (`Builder::fiber_float_env`).
+    float_env: bool,
     /// Fibers whose wait is over, oldest first. A fiber is queued at most
     /// once per suspension.
     ready: SpinLock<VecDeque<FiberRef>>,
@@ -64,8 +67,14 @@ pub(crate) struct SlotFibers {
 
 impl SlotFibers {
     /// A slot's fibers: the root context, and room for `cap` pooled
-    /// fibers of `stack_size` usable bytes each, made on demand.
-    pub(crate) fn new(cap: usize, stack_size: usize, parker: Arc<Parker>) -> Box<Self> {
+    /// fibers of `stack_size` usable bytes each, made on demand; switches
+    /// between them carry the floating-point control state if `float_env`.
+    pub(crate) fn new(
+        cap: usize,
+        stack_size: usize,
+        float_env: bool,
+        parker: Arc<Parker>,
+    ) -> Box<Self> {
         let mut this = Box::new(Self {
             root: Box::new(Fiber {
                 sp: core::cell::Cell::new(core::ptr::null_mut()),
@@ -76,6 +85,7 @@ impl SlotFibers {
             made: SpinLock::new(Vec::new()),
             cap,
             stack_size,
+            float_env,
             ready: SpinLock::new(VecDeque::new()),
             ready_len: AtomicUsize::new(0),
             parker,
@@ -97,6 +107,12 @@ impl SlotFibers {
     /// Usable bytes of each pooled fiber's stack.
     pub(crate) fn stack_size(&self) -> usize {
         self.stack_size
+    }
+
+    /// True if switches carry the floating-point control state.
+    #[inline]
+    pub(crate) fn float_env(&self) -> bool {
+        self.float_env
     }
 
     /// Makes one more pooled fiber. `None` if the slot has `cap` already,
@@ -186,7 +202,7 @@ mod loom_tests {
     fn stolen_stack_job_makes_the_suspended_fiber_ready_once() {
         loom::model(|| {
             let parker = Arc::new(Parker::new());
-            let fibers = SlotFibers::new(0, 0, parker.clone());
+            let fibers = SlotFibers::new(0, 0, false, parker.clone());
             let job = StackJob::new(|| 5u32);
             // SAFETY: `job` stays in this frame until its cell is set and
             // the executor is joined.

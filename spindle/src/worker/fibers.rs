@@ -276,7 +276,13 @@ impl WorkerLocal {
         // SAFETY: `cur.sp` is this thread's to write; `next.sp` was saved by
         // its own suspension or set up by `take_free` (caller's contract),
         // and its stack is alive (owned by the slot's table).
-        unsafe { context::switch(cur.get().sp.as_ptr(), next.get().sp.get()) };
+        unsafe {
+            if self.slot_fibers().is_some_and(|f| f.float_env()) {
+                context::switch_float_env(cur.get().sp.as_ptr(), next.get().sp.get());
+            } else {
+                context::switch(cur.get().sp.as_ptr(), next.get().sp.get());
+            }
+        }
         crate::fiber::asan::finish(asan);
         // Resumed: on the same thread (see `fiber/slot.rs`). Re-read the
         // slot through the non-inlined accessor rather than trusting any

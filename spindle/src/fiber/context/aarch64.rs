@@ -11,10 +11,16 @@
 //! Callee-saved in AAPCS64 (§6.1.1 and §6.1.2): x19–x28, the frame
 //! pointer x29, the stack pointer, and the low 64 bits of v8–v15 (d8–d15).
 //! The link register x30 holds our return address, so it is saved too and
-//! is what a resumed context returns through. The FPCR (rounding mode,
-//! flush-to-zero, default NaN, trap enables) is per-context state like
-//! MXCSR on x86_64 and is saved as well. x18 is not touched: it is a
+//! is what a resumed context returns through. x18 is not touched: it is a
 //! temporary on Linux and reserved for the platform elsewhere.
+//!
+//! The FPCR (rounding mode, flush-to-zero, default NaN, trap enables) is
+//! per-context state like MXCSR on x86_64. [`switch`] leaves it alone:
+//! Rust code runs in the default floating-point environment, so it is the
+//! same in every context. [`switch_float_env`] saves and restores it too,
+//! for pools whose jobs call foreign code that changes it
+//! (`Builder::fiber_float_env`). Both keep the same frame; a frame saved
+//! by `switch` holds the FPCR `init` wrote (the default).
 //!
 //! Saved frame, at a suspended context's stack pointer `sp` (addresses grow
 //! upwards in this picture; the stack grows down, towards `sp + 0x00`):
@@ -106,17 +112,67 @@ const _: () = assert!(FRAME_SIZE.is_multiple_of(16));
 /// default NaN, no traps.
 const FPCR_DEFAULT: u64 = 0;
 
-/// Saves the current context's callee-saved state on its stack, writes its
-/// stack pointer to `*save`, and resumes the context whose stack pointer
-/// is `to`. Returns when some later `switch` resumes the saved context.
+/// Saves the current context's callee-saved registers on its stack,
+/// writes its stack pointer to `*save`, and resumes the context whose
+/// stack pointer is `to`. Returns when some later switch resumes the saved
+/// context. The FPCR is left as it is (see the module docs).
 ///
 /// # Safety
 ///
 /// `save` must be valid for a write. `to` must be a stack pointer saved by
-/// `switch` (a context suspended on this thread and not resumed since) or
-/// returned by [`init`] and not used yet; its stack must be alive.
+/// `switch` or [`switch_float_env`] (a context suspended on this thread
+/// and not resumed since) or returned by [`init`] and not used yet; its
+/// stack must be alive.
 #[unsafe(naked)]
 pub(crate) unsafe extern "C" fn switch(save: *mut *mut u8, to: *mut u8) {
+    naked_asm!(
+        // x0 = save, x1 = to, x30 = our return address.
+        "stp x29, x30, [sp, #-{frame}]!", // reserve the frame; fp, lr -> 0x00, 0x08
+        "stp x19, x20, [sp, #{x19}]",     // -> 0x10, 0x18
+        "stp x21, x22, [sp, #{x21}]",     // -> 0x20, 0x28
+        "stp x23, x24, [sp, #{x23}]",     // -> 0x30, 0x38
+        "stp x25, x26, [sp, #{x25}]",     // -> 0x40, 0x48
+        "stp x27, x28, [sp, #{x27}]",     // -> 0x50, 0x58
+        "stp d8, d9, [sp, #{d8}]",        // -> 0x60, 0x68
+        "stp d10, d11, [sp, #{d10}]",     // -> 0x70, 0x78
+        "stp d12, d13, [sp, #{d12}]",     // -> 0x80, 0x88
+        "stp d14, d15, [sp, #{d14}]",     // -> 0x90, 0x98
+        "mov x10, sp",                    // `str` cannot store sp itself
+        "str x10, [x0]",                  // *save = our stack pointer
+        "mov sp, x1",                     // switch stacks: now on the other context's
+        "ldp x19, x20, [sp, #{x19}]",     // its x19, x20 <- 0x10, 0x18
+        "ldp x21, x22, [sp, #{x21}]",     // its x21, x22 <- 0x20, 0x28
+        "ldp x23, x24, [sp, #{x23}]",     // its x23, x24 <- 0x30, 0x38
+        "ldp x25, x26, [sp, #{x25}]",     // its x25, x26 <- 0x40, 0x48
+        "ldp x27, x28, [sp, #{x27}]",     // its x27, x28 <- 0x50, 0x58
+        "ldp d8, d9, [sp, #{d8}]",        // its d8, d9 <- 0x60, 0x68
+        "ldp d10, d11, [sp, #{d10}]",     // its d10, d11 <- 0x70, 0x78
+        "ldp d12, d13, [sp, #{d12}]",     // its d12, d13 <- 0x80, 0x88
+        "ldp d14, d15, [sp, #{d14}]",     // its d14, d15 <- 0x90, 0x98
+        "ldp x29, x30, [sp], #{frame}",   // its fp, lr <- 0x00, 0x08; drop the frame
+        "ret",                            // to x30: its caller of `switch` (or the trampoline)
+        frame = const FRAME_SIZE,
+        x19 = const OFF_X19,
+        x21 = const OFF_X21,
+        x23 = const OFF_X23,
+        x25 = const OFF_X25,
+        x27 = const OFF_X27,
+        d8 = const OFF_D8,
+        d10 = const OFF_D10,
+        d12 = const OFF_D12,
+        d14 = const OFF_D14,
+    )
+}
+
+/// [`switch`], also saving the FPCR (rounding mode, flush-to-zero) with
+/// the context and restoring the resumed context's: for code that changes
+/// it (foreign libraries setting a rounding mode).
+///
+/// # Safety
+///
+/// As for [`switch`].
+#[unsafe(naked)]
+pub(crate) unsafe extern "C" fn switch_float_env(save: *mut *mut u8, to: *mut u8) {
     naked_asm!(
         // x0 = save, x1 = to, x30 = our return address.
         "stp x29, x30, [sp, #-{frame}]!", // reserve the frame; fp, lr -> 0x00, 0x08

@@ -1,21 +1,21 @@
 //! The context switch: one file per architecture, each exporting the same
-//! items (`switch`, `init`, `FRAME_SIZE`). Targets without one build
+//! items (`switch`, `switch_float_env`, `init`, `FRAME_SIZE`). Targets without one build
 //! without fibers (`SUPPORTED` is false) and waits run other jobs instead.
 
 #[cfg(all(spindle_fibers, target_arch = "x86_64"))]
 mod x86_64;
 #[cfg(all(spindle_fibers, target_arch = "x86_64"))]
-pub(crate) use x86_64::{init, switch};
+pub(crate) use x86_64::{init, switch, switch_float_env};
 
 #[cfg(all(spindle_fibers, target_arch = "aarch64"))]
 mod aarch64;
 #[cfg(all(spindle_fibers, target_arch = "aarch64"))]
-pub(crate) use aarch64::{init, switch};
+pub(crate) use aarch64::{init, switch, switch_float_env};
 
 #[cfg(not(spindle_fibers))]
 mod none;
 #[cfg(not(spindle_fibers))]
-pub(crate) use none::{init, switch};
+pub(crate) use none::{init, switch, switch_float_env};
 
 /// True where this crate has a context switch (and fiber stacks). Not
 /// under Miri, which cannot run the switch's assembly, nor under

@@ -17,6 +17,15 @@ pub(crate) unsafe fn switch(_save: *mut *mut u8, _to: *mut u8) {
 ///
 /// # Safety
 ///
+/// The contract of the architectures' `switch_float_env`.
+pub(crate) unsafe fn switch_float_env(_save: *mut *mut u8, _to: *mut u8) {
+    unreachable!("spindle: a context switch on a target without fibers")
+}
+
+/// Never called (see the module docs).
+///
+/// # Safety
+///
 /// The contract of the architectures' `init`.
 pub(crate) unsafe fn init(
     _top: *mut u8,

@@ -1,7 +1,7 @@
 //! The context switch alone, on heap stacks: ping-pong, state kept across
 //! switches, control words per context.
 
-use super::{init, switch};
+use super::{init, switch, switch_float_env};
 use core::ptr;
 
 /// A heap stack (no guard page: these contexts only run a few frames).
@@ -110,8 +110,9 @@ fn values_live_across_switches_survive() {
     assert_eq!((a, b, d, e, f, g), (a2, b2, d2, e2, f2, g2));
 }
 
-/// Floating-point control state belongs to the context: a rounding mode
-/// set inside the fiber does not leak out, and comes back when it resumes.
+/// With `switch_float_env`, floating-point control state belongs to the
+/// context: a rounding mode set inside the fiber does not leak out, and
+/// comes back when it resumes.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn mxcsr_is_per_context() {
@@ -136,11 +137,11 @@ fn mxcsr_is_per_context() {
         // Round toward zero in this context (bits 13-14 = 11).
         write_mxcsr(0x1F80 | 0x6000);
         // SAFETY: as in `ping_pong_entry`.
-        unsafe { switch(&raw mut (*c).fiber_sp, (*c).main_sp) };
+        unsafe { switch_float_env(&raw mut (*c).fiber_sp, (*c).main_sp) };
         // SAFETY: as above.
         unsafe {
             (*c).seen = read_mxcsr();
-            switch(&raw mut (*c).fiber_sp, (*c).main_sp);
+            switch_float_env(&raw mut (*c).fiber_sp, (*c).main_sp);
         }
         std::process::abort()
     }
@@ -155,11 +156,11 @@ fn mxcsr_is_per_context() {
     // SAFETY: unused stack, outlives the context.
     unsafe {
         (*cp).fiber_sp = init(stack.top(), entry, cp.cast());
-        switch(&raw mut (*cp).main_sp, (*cp).fiber_sp);
+        switch_float_env(&raw mut (*cp).main_sp, (*cp).fiber_sp);
     }
     assert_eq!(read_mxcsr(), before, "the fiber's rounding mode leaked out");
     // SAFETY: as above.
-    unsafe { switch(&raw mut (*cp).main_sp, (*cp).fiber_sp) };
+    unsafe { switch_float_env(&raw mut (*cp).main_sp, (*cp).fiber_sp) };
     assert_eq!(
         c.seen & 0x6000,
         0x6000,
@@ -195,11 +196,11 @@ fn x87_control_word_is_per_context() {
         let c = arg.cast::<Ctx>();
         write_cw(SINGLE);
         // SAFETY: as in `ping_pong_entry`.
-        unsafe { switch(&raw mut (*c).fiber_sp, (*c).main_sp) };
+        unsafe { switch_float_env(&raw mut (*c).fiber_sp, (*c).main_sp) };
         // SAFETY: as above.
         unsafe {
             (*c).seen = read_cw();
-            switch(&raw mut (*c).fiber_sp, (*c).main_sp);
+            switch_float_env(&raw mut (*c).fiber_sp, (*c).main_sp);
         }
         std::process::abort()
     }
@@ -215,11 +216,11 @@ fn x87_control_word_is_per_context() {
     // SAFETY: unused stack, outlives the context.
     unsafe {
         (*cp).fiber_sp = init(stack.top(), entry, cp.cast());
-        switch(&raw mut (*cp).main_sp, (*cp).fiber_sp);
+        switch_float_env(&raw mut (*cp).main_sp, (*cp).fiber_sp);
     }
     assert_eq!(read_cw(), before, "the fiber's x87 precision leaked out");
     // SAFETY: as above.
-    unsafe { switch(&raw mut (*cp).main_sp, (*cp).fiber_sp) };
+    unsafe { switch_float_env(&raw mut (*cp).main_sp, (*cp).fiber_sp) };
     assert_eq!(c.seen, SINGLE, "the fiber's x87 precision was lost");
     assert_eq!(read_cw(), before);
 }
@@ -253,11 +254,11 @@ fn fpcr_is_per_context() {
         // Round toward zero in this context.
         write_fpcr(read_fpcr() | RMODE_MASK);
         // SAFETY: as in `ping_pong_entry`.
-        unsafe { switch(&raw mut (*c).fiber_sp, (*c).main_sp) };
+        unsafe { switch_float_env(&raw mut (*c).fiber_sp, (*c).main_sp) };
         // SAFETY: as above.
         unsafe {
             (*c).seen = read_fpcr();
-            switch(&raw mut (*c).fiber_sp, (*c).main_sp);
+            switch_float_env(&raw mut (*c).fiber_sp, (*c).main_sp);
         }
         std::process::abort()
     }
@@ -272,15 +273,60 @@ fn fpcr_is_per_context() {
     // SAFETY: unused stack, outlives the context.
     unsafe {
         (*cp).fiber_sp = init(stack.top(), entry, cp.cast());
-        switch(&raw mut (*cp).main_sp, (*cp).fiber_sp);
+        switch_float_env(&raw mut (*cp).main_sp, (*cp).fiber_sp);
     }
     assert_eq!(read_fpcr(), before, "the fiber's rounding mode leaked out");
     // SAFETY: as above.
-    unsafe { switch(&raw mut (*cp).main_sp, (*cp).fiber_sp) };
+    unsafe { switch_float_env(&raw mut (*cp).main_sp, (*cp).fiber_sp) };
     assert_eq!(
         c.seen & RMODE_MASK,
         RMODE_MASK,
         "the fiber's rounding mode was lost"
     );
     assert_eq!(read_fpcr(), before);
+}
+
+/// Plain `switch` carries no floating-point control state: what the running
+/// code set stays set across it (which is why pools that run foreign code
+/// changing it turn on `Builder::fiber_float_env`).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn plain_switch_leaves_mxcsr_alone() {
+    use core::arch::asm;
+    fn read_mxcsr() -> u32 {
+        let mut v = 0u32;
+        // SAFETY: stmxcsr stores 4 bytes to the given address.
+        unsafe { asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
+        v
+    }
+    fn write_mxcsr(v: u32) {
+        // SAFETY: ldmxcsr loads a valid control value (reserved bits 0).
+        unsafe { asm!("ldmxcsr [{}]", in(reg) &v, options(nostack)) };
+    }
+    struct Ctx {
+        main_sp: *mut u8,
+        fiber_sp: *mut u8,
+    }
+    unsafe extern "C" fn entry(arg: *mut ()) -> ! {
+        let c = arg.cast::<Ctx>();
+        write_mxcsr(0x1F80 | 0x6000);
+        // SAFETY: as in `ping_pong_entry`.
+        unsafe { switch(&raw mut (*c).fiber_sp, (*c).main_sp) };
+        std::process::abort()
+    }
+    let before = read_mxcsr();
+    let mut stack = TestStack::new();
+    let mut c = Ctx {
+        main_sp: ptr::null_mut(),
+        fiber_sp: ptr::null_mut(),
+    };
+    let cp: *mut Ctx = &mut c;
+    // SAFETY: unused stack, outlives the context (never resumed again).
+    unsafe {
+        (*cp).fiber_sp = init(stack.top(), entry, cp.cast());
+        switch(&raw mut (*cp).main_sp, (*cp).fiber_sp);
+    }
+    let after = read_mxcsr();
+    write_mxcsr(before);
+    assert_eq!(after & 0x6000, 0x6000, "switch restored MXCSR");
 }
