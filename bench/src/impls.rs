@@ -124,6 +124,14 @@ impl Spindle {
         }
     }
 
+    /// Runs `f` through `Pool::install` from the calling thread whatever
+    /// the thread count: the caller takes part (as a program's main thread
+    /// would) and no hand-off to a worker is timed. At T == 1 the pool's
+    /// one worker may steal too, so up to two threads run jobs.
+    pub fn install_here<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
+    }
+
     /// Runs the future that `root` makes, with exactly `threads` threads
     /// running jobs, and returns its output. `root` gets the pool, to spawn
     /// onto it: the root future may run on the calling thread, which is no

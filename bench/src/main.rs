@@ -33,27 +33,39 @@ use report::Measurement;
 const USAGE: &str =
     "usage: spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [WORKLOAD ...]";
 
-/// Every workload id, in the order they run.
-const WORKLOADS: &[&str] = &[
-    "fib",
-    "tree-sum",
-    "tree-sum-small",
-    "spawn",
-    "skynet",
-    "skynet-scope",
-    "nqueens",
-    "deque-pushpop",
-    "deque-steal",
-    "fiber-switch",
-    "fiber-wait",
-    "async-spawn-many",
-    "async-yield-many",
-    "async-ping-pong",
-    "async-chained-spawn",
-    "async-skynet",
-    "priority-latency",
-    "affinity",
+/// Every workload id, in the order they run, with its one-line
+/// description (printed by `--help` and under the tables).
+const WORKLOADS: &[(&str, &str)] = &[
+    ("fib", "fib(30) with a join at every call, no cutoff: the raw cost of a join"),
+    ("tree-sum", "sum of a 2^24-node binary tree of heap nodes, one join per node"),
+    ("tree-sum-small", "the same on a 1023-node tree, many sums per run: a pool's start-up and wake-up cost (at 1 thread the caller hands the sum to the one worker)"),
+    ("spawn", "10^6 tiny jobs spawned in one scope from one thread"),
+    ("skynet", "the skynet tree (10^6 leaves, 10 children per node) with joins"),
+    ("skynet-scope", "the skynet tree with a scope per node spawning its 10 children"),
+    ("nqueens", "11-queens placements, one fork per branch of the search"),
+    ("deque-pushpop", "2^20 push+pop pairs by a deque's owner in batches of 32, no thief"),
+    ("deque-steal", "the owner pushes 2^20 items in batches of 32 and pops while a thief steals"),
+    ("fiber-switch", "one suspend + resume round trip between two stackful contexts"),
+    ("fiber-wait", "marl's MultipleForkAndJoin: jobs that wait mid-way for 512 children each"),
+    ("async-spawn-many", "tokio's spawn_many_local: 10^4 empty tasks spawned and completed"),
+    ("async-yield-many", "tokio's yield_many: 200 tasks yielding 1000 times each"),
+    ("async-ping-pong", "tokio's ping_pong: 1000 round trips, each between its own pair of tasks"),
+    ("async-ping-pong-seq", "one pair of tasks, 10^6 messages back and forth through bounded channels"),
+    ("async-chained-spawn", "tokio's chained_spawn: a chain of 1000 spawns, one at a time"),
+    ("async-skynet", "the skynet tree with a task per node (1,111,110 tasks)"),
+    ("priority-latency", "delay of a High job submitted every ms behind a flood of Low jobs (p50/p99)"),
+    ("affinity", "5000 jobs pinned to worker 0 while 4000 others load every worker"),
 ];
+
+/// The workload ids alone, in order.
+fn workload_ids() -> impl Iterator<Item = &'static str> {
+    WORKLOADS.iter().map(|(id, _)| *id)
+}
+
+/// Where `id` comes in the canonical order.
+fn workload_rank(id: &str) -> Option<usize> {
+    workload_ids().position(|w| w == id)
+}
 
 /// Parsed command line.
 struct Options {
@@ -123,16 +135,16 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
             }
             "--json" => json = Some(value("--json")?),
             f if f.starts_with('-') => return Err(UsageError(format!("unknown flag `{arg}`"))),
-            id => match WORKLOADS.iter().find(|w| **w == id) {
+            id => match workload_ids().find(|w| *w == id) {
                 Some(w) => {
-                    if !workloads.contains(w) {
+                    if !workloads.contains(&w) {
                         workloads.push(w);
                     }
                 }
                 None => {
                     return Err(UsageError(format!(
                         "unknown workload `{id}` (known: {})",
-                        WORKLOADS.join(", ")
+                        workload_ids().collect::<Vec<_>>().join(", ")
                     )))
                 }
             },
@@ -140,10 +152,10 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
     }
 
     if workloads.is_empty() {
-        workloads = WORKLOADS.to_vec();
+        workloads = workload_ids().collect();
     } else {
         // Run in the canonical order whatever the order on the command line.
-        workloads.sort_by_key(|w| WORKLOADS.iter().position(|k| k == w));
+        workloads.sort_by_key(|w| workload_rank(w));
     }
     Ok(Some(Options {
         quick,
@@ -248,7 +260,7 @@ fn run(options: &Options) -> Vec<Measurement> {
 
     // Report in the canonical workload order (the sort is stable, so impls
     // keep their order).
-    results.sort_by_key(|m| WORKLOADS.iter().position(|w| *w == m.workload));
+    results.sort_by_key(|m| workload_rank(m.workload));
     results
 }
 
@@ -257,7 +269,10 @@ fn main() -> ExitCode {
         Ok(Some(options)) => options,
         Ok(None) => {
             println!("{USAGE}");
-            println!("workloads: {}", WORKLOADS.join(", "));
+            println!("workloads:");
+            for (id, what) in WORKLOADS {
+                println!("  {id:<20} {what}");
+            }
             return ExitCode::SUCCESS;
         }
         Err(UsageError(message)) => {
@@ -270,6 +285,19 @@ fn main() -> ExitCode {
     let start = Instant::now();
     let results = run(&options);
     print!("{}", report::markdown(&results));
+    println!("\nWorkloads:\n");
+    for (id, what) in WORKLOADS
+        .iter()
+        .filter(|(id, _)| options.workloads.contains(id))
+    {
+        println!("- `{id}`: {what}");
+    }
+    println!(
+        "\nThis run: {} timed runs per row{}, {:.0} s of wall time.",
+        options.runs,
+        if options.quick { " (--quick)" } else { "" },
+        start.elapsed().as_secs_f64()
+    );
     if let Some(path) = &options.json {
         if let Err(e) = std::fs::write(path, report::json(&results)) {
             eprintln!("spindle-bench: cannot write {path}: {e}");

@@ -4,6 +4,7 @@
 pub mod affinity;
 pub mod async_chained_spawn;
 pub mod async_ping_pong;
+pub mod async_ping_pong_seq;
 pub mod async_skynet;
 pub mod async_spawn_many;
 pub mod async_yield_many;
@@ -74,6 +75,7 @@ pub fn pool_benches<'a>(workload: &'static str, pools: &'a Pools, data: &Data) -
         "async-spawn-many" => async_spawn_many::benches(pools),
         "async-yield-many" => async_yield_many::benches(pools),
         "async-ping-pong" => async_ping_pong::benches(pools),
+        "async-ping-pong-seq" => async_ping_pong_seq::benches(pools),
         "async-chained-spawn" => async_chained_spawn::benches(pools),
         "async-skynet" => async_skynet::benches(pools),
         "priority-latency" => priority_latency::benches(pools),

@@ -9,6 +9,13 @@
 //! At 2+ threads `tree-sum` also has a `split` row: the ceiling a perfect
 //! scheduler could reach (see [`split`]).
 //!
+//! At 1 thread, `spindle` hands every sum to the pool's one worker and the
+//! bench thread waits (see `impls.rs`), so `tree-sum-small` there measures
+//! that cross-thread hand-off and wake-up more than the joins;
+//! `spindle-caller` (1 thread only) is the form a program's main thread
+//! uses: `Pool::install` from the caller, which sums itself (the worker may
+//! steal, so up to two threads run).
+//!
 //! Each tree is built once per process, outside timing, and shared by every
 //! implementation and thread count (it is leaked, so it is `'static`).
 //! Nodes are allocated in pre-order, parent then left subtree then right.
@@ -191,6 +198,14 @@ pub fn benches<'a>(w: &'static str, pools: &'a Pools, root: &'static Node) -> Ve
             pools.forte(|fw| forte(fw, black_box(root)))
         }),
     ];
+    // At one thread `spindle` hands each sum to the pool's one worker and
+    // waits for it: a cross-thread wake-up per run of sums. This row is the
+    // form a program's main thread uses instead: it takes part itself.
+    if threads == 1 && w == "tree-sum-small" {
+        benches.push(bench(w, "spindle-caller", reps, want, move || {
+            pools.spindle.install_here(|| spindle(black_box(root)))
+        }));
+    }
     if threads > 1 && w == "tree-sum" {
         benches.push(bench(w, "split", reps, want, move || {
             split(black_box(root), threads)
