@@ -39,7 +39,10 @@ pub fn current_num_threads() -> usize {
 ///
 /// Only one thread at a time holds any index, so a slice of
 /// `current_num_threads()` per-thread buffers indexed by it is never
-/// shared between two running threads.
+/// shared between two running threads. Do not hold such a buffer across a
+/// wait (`join`, `scope`, `Counter`, `Mutex`...), though: while a job
+/// waits, its thread runs other jobs (on another fiber, or on top of the
+/// waiting one), and those get the same index.
 ///
 /// ```
 /// let pool = spindle::Pool::builder().workers(2).build()?;

@@ -395,8 +395,10 @@ fn float_env_follows_the_job_across_a_suspension() {
     );
     let event = Arc::new(Event::manual());
     let (tx, rx) = mpsc::channel();
+    let (started_tx, started_rx) = mpsc::channel();
     let (e, tx1) = (event.clone(), tx.clone());
     pool.spawn(move || {
+        started_tx.send(()).unwrap();
         let default = read_mxcsr();
         write_mxcsr(default | TOWARD_ZERO);
         e.wait(); // suspends: the next job runs on this worker meanwhile
@@ -404,6 +406,8 @@ fn float_env_follows_the_job_across_a_suspension() {
         write_mxcsr(default);
         tx1.send(("waiter", mine & TOWARD_ZERO)).unwrap();
     });
+    // The one worker runs the waiter first; this job runs once it waits.
+    started_rx.recv().unwrap();
     let e = event.clone();
     pool.spawn(move || {
         tx.send(("other", read_mxcsr() & TOWARD_ZERO)).unwrap();

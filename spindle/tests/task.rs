@@ -3,6 +3,8 @@
 //! and events, waits from jobs and fibers, shutdown. Yields and the
 //! cooperative budget are in `task_yield.rs`.
 
+mod common;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -452,4 +454,48 @@ fn dropped_counter_wait_deregisters() {
         0,
         "a dropped wait was woken"
     );
+}
+
+/// Two tasks block mid-poll (a wait inside the future suspends its fiber)
+/// and resume in the other order: each poll must still end with its own
+/// record (what it yielded, whether it woke itself), not the other's.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "fibers switch stacks in assembly, which Miri cannot run"
+)]
+fn polls_suspended_mid_way_resume_out_of_order() {
+    common::within(60, "out-of-order polls", polls_out_of_order);
+}
+
+fn polls_out_of_order() {
+    let pool = spindle::Pool::builder().workers(1).build().unwrap();
+    let (first, second) = (
+        Arc::new(spindle::Event::manual()),
+        Arc::new(spindle::Event::manual()),
+    );
+    let (f, s) = (first.clone(), second.clone());
+    let a = pool.spawn_async(async move {
+        f.wait(); // blocks inside the poll: the fiber suspends
+        spindle::yield_async().await;
+        1
+    });
+    let b = pool.spawn_async(async move {
+        s.wait();
+        spindle::yield_async().await;
+        2
+    });
+    // Both polls are suspended before either wait ends.
+    let start = Instant::now();
+    while pool.stats().total().fiber_suspends < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the polls did not suspend"
+        );
+        std::thread::yield_now();
+    }
+    first.set(); // `a` resumes while `b`'s poll is still open
+    assert_eq!(a.join().unwrap(), 1);
+    second.set();
+    assert_eq!(b.join().unwrap(), 2);
 }

@@ -104,11 +104,6 @@ impl SlotFibers {
         self.cap
     }
 
-    /// Usable bytes of each pooled fiber's stack.
-    pub(crate) fn stack_size(&self) -> usize {
-        self.stack_size
-    }
-
     /// True if switches carry the floating-point control state.
     #[inline]
     pub(crate) fn float_env(&self) -> bool {

@@ -344,12 +344,16 @@ pub(crate) fn global() -> &'static Pool {
         Pool::builder()
             .thread_name("spindle-global-")
             .build()
-            .unwrap_or_else(|e| panic!("spindle: cannot start the global pool: {e}"))
+            .unwrap_or_else(|e| match std::error::Error::source(&e) {
+                Some(cause) => panic!("spindle: cannot start the global pool: {e}: {cause}"),
+                None => panic!("spindle: cannot start the global pool: {e}"),
+            })
     })
 }
 
 /// `Builder::build_global`: builds the global pool from `builder`, unless
-/// it exists already.
+/// it exists already (a pool built by a thread that lost a race to another
+/// `build_global` is dropped again).
 pub(crate) fn set_global(builder: Builder) -> Result<(), Error> {
     if GLOBAL.get().is_some() {
         return Err(Error::GlobalPoolExists);

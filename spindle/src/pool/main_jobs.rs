@@ -142,13 +142,17 @@ impl Pool {
     /// thread that built the pool), then any job of the pool (the global
     /// queue, the participant slot's own, stolen from workers). It returns
     /// early once it finds nothing to run. The budget is checked between
-    /// jobs, so one long job can overrun it, and a job that suspends on a
-    /// fiber here is finished before this returns.
+    /// jobs, so one long job can overrun it; called from outside the pool,
+    /// a job that suspended on this thread is finished before this returns
+    /// (the participant slot is handed back only with its fibers free).
     ///
     /// For a frame loop's main thread: after submitting the frame's work
     /// and rendering, lend the rest of the frame to the pool. From a
     /// thread that runs a slot of another pool, or while another outside
     /// thread holds this pool's participant slot, it runs main jobs only.
+    /// Called from inside one of the pool's jobs, it runs other jobs on top
+    /// of that job's frame (while the stack has room): do not call it while
+    /// holding a lock another job may take.
     ///
     /// ```
     /// use std::time::Duration;
@@ -183,7 +187,7 @@ impl Pool {
                 }
                 match w.find_local(false).or_else(|| w.find_remote(false)) {
                     Some(job) => {
-                        w.execute(job);
+                        w.run_nested(job);
                         ran += 1;
                     }
                     None => break,

@@ -29,6 +29,8 @@ mod error;
 mod handle;
 #[cfg(not(loom))]
 mod raw;
+#[cfg(not(loom))]
+pub(crate) use raw::{restore_poll, save_poll};
 pub(crate) mod state;
 #[cfg(all(test, loom))]
 mod state_loom;

@@ -195,6 +195,27 @@ thread_local! {
     static BUDGET_USED: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
 }
 
+/// The running context's poll record, for a context switch to keep: a
+/// poll can suspend mid-way (a blocking wait inside a future), and polls
+/// on other contexts of the thread then start and end in any order, so
+/// each context carries its own record across its suspension.
+#[derive(Clone, Copy)]
+pub(crate) struct SavedPoll(Polling);
+
+/// Takes the running context's poll record before it switches away; the
+/// next context starts with none (`restore_poll` puts a resumed one's
+/// back).
+#[inline(always)]
+pub(crate) fn save_poll() -> SavedPoll {
+    SavedPoll(POLLING.with(|p| p.replace(Polling::of(core::ptr::null()))))
+}
+
+/// Puts back the record `save_poll` took, once the context runs again.
+#[inline(always)]
+pub(crate) fn restore_poll(saved: SavedPoll) {
+    POLLING.with(|p| p.set(saved.0));
+}
+
 /// A worker sends every `BUDGET`th requeue of a task that woke itself
 /// (counted across tasks, not reset) behind the rest of its queue, instead
 /// of where it runs again at once (tokio issue 4730).
@@ -345,6 +366,10 @@ where
         }
     }));
     let this_poll = POLLING.with(|p| p.replace(outer));
+    debug_assert!(
+        core::ptr::eq(this_poll.task, header.as_ptr()),
+        "spindle: another poll's record was current at the end of this one"
+    );
     match polled {
         Ok(Poll::Pending) if !h.links.is_listed() && !list_before_idle(header) => {
             // The pool is being dropped: it would never find this task.

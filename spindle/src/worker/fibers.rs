@@ -50,11 +50,10 @@ impl WorkerLocal {
     /// The stack a context of this slot runs on, `(lowest address, size)`,
     /// if known.
     fn stack_of(&self, context: FiberRef) -> Option<(usize, usize)> {
-        if let Some(f) = self.slot_fibers() {
-            let fiber = context.get();
-            if !fiber.low.is_null() {
-                return Some((fiber.low as usize, f.stack_size()));
-            }
+        let fiber = context.get();
+        if !fiber.low.is_null() {
+            // The usable size, whole pages (`stack_size` is what was asked).
+            return Some((fiber.low as usize, fiber.top as usize - fiber.low as usize));
         }
         self.root_stack.get()
     }
@@ -272,6 +271,9 @@ impl WorkerLocal {
         }
         self.current.set(Some(next));
         self.counters().fiber_switches.bump();
+        // A task's poll may be what suspends here: its record stays with
+        // this context (`task/raw.rs`, `save_poll`).
+        let poll = crate::task::save_poll();
         let asan = crate::fiber::asan::start(self.stack_of(next), free_current);
         // SAFETY: `cur.sp` is this thread's to write; `next.sp` was saved by
         // its own suspension or set up by `take_free` (caller's contract),
@@ -284,6 +286,7 @@ impl WorkerLocal {
             }
         }
         crate::fiber::asan::finish(asan);
+        crate::task::restore_poll(poll);
         // Resumed: on the same thread (see `fiber/slot.rs`). Re-read the
         // slot through the non-inlined accessor rather than trusting any
         // value the compiler may have cached across the switch.

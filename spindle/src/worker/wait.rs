@@ -217,7 +217,7 @@ impl WorkerLocal {
     }
 
     /// Runs a job on top of a waiting frame, counting the depth.
-    fn run_nested(&self, job: crate::job::JobRef) {
+    pub(crate) fn run_nested(&self, job: crate::job::JobRef) {
         let depth = self.help_depth.get();
         self.help_depth.set(depth + 1);
         self.execute(job);

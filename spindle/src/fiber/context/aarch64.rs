@@ -19,8 +19,10 @@
 //! Rust code runs in the default floating-point environment, so it is the
 //! same in every context. [`switch_float_env`] saves and restores it too,
 //! for pools whose jobs call foreign code that changes it
-//! (`Builder::fiber_float_env`). Both keep the same frame; a frame saved
-//! by `switch` holds the FPCR `init` wrote (the default).
+//! (`Builder::fiber_float_env`). Both use the same frame, but `switch`
+//! leaves its FPCR slot unwritten: a context must be resumed by the
+//! variant that suspended it (or be fresh from [`init`], whose frame holds
+//! the default). A pool's slots use one variant throughout.
 //!
 //! Saved frame, at a suspended context's stack pointer `sp` (addresses grow
 //! upwards in this picture; the stack grows down, towards `sp + 0x00`):
@@ -120,9 +122,8 @@ const FPCR_DEFAULT: u64 = 0;
 /// # Safety
 ///
 /// `save` must be valid for a write. `to` must be a stack pointer saved by
-/// `switch` or [`switch_float_env`] (a context suspended on this thread
-/// and not resumed since) or returned by [`init`] and not used yet; its
-/// stack must be alive.
+/// `switch` (a context suspended on this thread and not resumed since) or
+/// returned by [`init`] and not used yet; its stack must be alive.
 #[unsafe(naked)]
 pub(crate) unsafe extern "C" fn switch(save: *mut *mut u8, to: *mut u8) {
     naked_asm!(
@@ -170,7 +171,8 @@ pub(crate) unsafe extern "C" fn switch(save: *mut *mut u8, to: *mut u8) {
 ///
 /// # Safety
 ///
-/// As for [`switch`].
+/// As for [`switch`], with `to` saved by `switch_float_env` (a frame saved
+/// by `switch` has no FPCR in it) or returned by [`init`].
 #[unsafe(naked)]
 pub(crate) unsafe extern "C" fn switch_float_env(save: *mut *mut u8, to: *mut u8) {
     naked_asm!(

@@ -18,9 +18,10 @@
 //! would cost more than the rest of the switch (measured: 11.0 ns → 4.3 ns
 //! per round trip without them). [`switch_float_env`] also saves and
 //! restores them, for pools whose jobs call foreign code that changes them
-//! (`Builder::fiber_float_env`). Both keep the same frame, so a context
-//! may be suspended by one and resumed by the other; a frame saved by
-//! `switch` holds the control words `init` wrote (the defaults).
+//! (`Builder::fiber_float_env`). Both use the same frame, but `switch`
+//! leaves its control-word slot unwritten: a context must be resumed by
+//! the variant that suspended it (or be fresh from [`init`], whose frame
+//! holds the defaults). A pool's slots use one variant throughout.
 //!
 //! Saved frame, at a suspended context's stack pointer `sp` (addresses grow
 //! upwards in this picture; the stack grows down, towards `sp + 0x00`):
@@ -87,9 +88,8 @@ const X87_CW_DEFAULT: u16 = 0x037F;
 /// # Safety
 ///
 /// `save` must be valid for a write. `to` must be a stack pointer saved by
-/// `switch` or [`switch_float_env`] (a context suspended on this thread
-/// and not resumed since) or returned by [`init`] and not used yet; its
-/// stack must be alive.
+/// `switch` (a context suspended on this thread and not resumed since) or
+/// returned by [`init`] and not used yet; its stack must be alive.
 #[unsafe(naked)]
 pub(crate) unsafe extern "C" fn switch(save: *mut *mut u8, to: *mut u8) {
     naked_asm!(
@@ -120,7 +120,8 @@ pub(crate) unsafe extern "C" fn switch(save: *mut *mut u8, to: *mut u8) {
 ///
 /// # Safety
 ///
-/// As for [`switch`].
+/// As for [`switch`], with `to` saved by `switch_float_env` (a frame saved
+/// by `switch` has no control words in it) or returned by [`init`].
 #[unsafe(naked)]
 pub(crate) unsafe extern "C" fn switch_float_env(save: *mut *mut u8, to: *mut u8) {
     naked_asm!(
