@@ -138,31 +138,55 @@ fn run_programs(n_pools: usize, workers: usize) {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "needs fibers, which Miri cannot run: without them a cross-pool wait helps on its own stack, and cycles of nested cross-pool waits can bury each other (documented on Pool::install)"
+)]
 fn two_pools_one_worker_each() {
     within(120, "two pools of 1", || run_programs(2, 1));
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "needs fibers, which Miri cannot run: without them a cross-pool wait helps on its own stack, and cycles of nested cross-pool waits can bury each other (documented on Pool::install)"
+)]
 fn two_pools_two_workers_each() {
     within(120, "two pools of 2", || run_programs(2, 2));
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "needs fibers, which Miri cannot run: without them a cross-pool wait helps on its own stack, and cycles of nested cross-pool waits can bury each other (documented on Pool::install)"
+)]
 fn two_pools_four_workers_each() {
     within(120, "two pools of 4", || run_programs(2, 4));
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "needs fibers, which Miri cannot run: without them a cross-pool wait helps on its own stack, and cycles of nested cross-pool waits can bury each other (documented on Pool::install)"
+)]
 fn three_pools_one_worker_each() {
     within(120, "three pools of 1", || run_programs(3, 1));
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "needs fibers, which Miri cannot run: without them a cross-pool wait helps on its own stack, and cycles of nested cross-pool waits can bury each other (documented on Pool::install)"
+)]
 fn three_pools_two_workers_each() {
     within(120, "three pools of 2", || run_programs(3, 2));
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "needs fibers, which Miri cannot run: without them a cross-pool wait helps on its own stack, and cycles of nested cross-pool waits can bury each other (documented on Pool::install)"
+)]
 fn three_pools_four_workers_each() {
     within(120, "three pools of 4", || run_programs(3, 4));
 }

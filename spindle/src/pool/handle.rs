@@ -80,6 +80,25 @@ impl Pool {
     /// outside, the calling thread runs `op` itself as the pool's
     /// participant (no hand-off), so `join` and `scope` inside it are as
     /// cheap as on a worker.
+    ///
+    /// Called from a worker of *another* pool, `op` is handed to this pool
+    /// and the caller keeps running its own pool's jobs while it waits, so
+    /// pools whose jobs call into each other do not deadlock. That
+    /// guarantee needs fibers (the default where the target has them): the
+    /// waiting job suspends and its thread goes on. Without them
+    /// (`fibers(0)`, targets without fibers, or every fiber in use), the
+    /// waiting thread runs those jobs on top of its waiting frame, and a
+    /// cycle of such waits through two pools can bury each other and hang,
+    /// as in other helping schedulers.
+    ///
+    /// ```
+    /// let a = spindle::Pool::builder().workers(1).build()?;
+    /// let b = spindle::Pool::builder().workers(1).build()?;
+    /// // A job of `a` enters `b`, whose job enters `a` again.
+    /// let n = a.install(|| b.install(|| a.install(|| 1) + 1) + 1);
+    /// assert_eq!(n, 3);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
     pub fn install<OP, R>(&self, op: OP) -> R
     where
         OP: FnOnce() -> R + Send,

@@ -306,13 +306,36 @@ impl Thief {
     }
 }
 
+/// An owner on the heap, for tests: held through a raw pointer, like a
+/// slot's state (`worker::SlotBox`), because moving a `Box` would assert
+/// unique access and invalidate the thief's pointer into it.
+#[cfg(test)]
+struct TestOwner(NonNull<Owner>);
+
+#[cfg(test)]
+impl core::ops::Deref for TestOwner {
+    type Target = Owner;
+    fn deref(&self) -> &Owner {
+        // SAFETY: from `Box::leak` in `pair`, freed only in `drop`.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+#[cfg(test)]
+impl Drop for TestOwner {
+    fn drop(&mut self) {
+        // SAFETY: from `Box::leak` in `pair`, reclaimed once.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
 /// An owner and a thief attached to it, for tests.
 #[cfg(test)]
-fn pair() -> (Box<Owner>, Thief) {
-    let o = Box::new(Owner::new());
+fn pair() -> (TestOwner, Thief) {
+    let o = TestOwner(NonNull::from(Box::leak(Box::new(Owner::new()))));
     let t = Thief::new();
-    // SAFETY: the box stays in place; tests drop the thief first or use
-    // both only while the box lives.
+    // SAFETY: the owner stays in place until `TestOwner` drops; tests drop
+    // the thief first or use both only while the owner lives.
     unsafe { t.attach(&o) };
     (o, t)
 }
