@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! The small API a rayon or tokio user reaches for first: where am I
 //! (`current_num_threads`, `current_thread_index`), a job that returns a
 //! value (`spawn_handle`), and errors and builders that print well.

@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 //! `Builder::build_global`: in a test binary of its own, since the global
 //! pool is the process's.
 
