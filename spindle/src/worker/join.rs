@@ -66,6 +66,14 @@ impl WorkerLocal {
         let b_ref = unsafe { job_b.as_job_ref() };
         let index = match self.hidden.push(b_ref) {
             Some(i) => {
+                // Dekker with an idle thread: it announces itself (searching
+                // or asleep) and then looks at hidden rings through the
+                // barrier (`steal_hidden`); we store `bottom` above and then
+                // read the sleep state in `promote_if_starved`. One of us
+                // sees the other. The load must not move above the store:
+                // the light side of the asymmetric fence (a compiler fence
+                // on Linux; a `SeqCst` fence elsewhere).
+                crate::util::asym::light();
                 self.promote_if_starved();
                 i
             }
