@@ -98,9 +98,7 @@ impl<T> Drop for Leftovers<T> {
         // The last handle is gone: nobody else can push or take.
         loop {
             match self.stealer.steal() {
-                // SAFETY: every item came from `Box::into_raw` in `push`, and
-                // the deque hands each out once.
-                Steal::Success(p) => drop(unsafe { Box::from_raw(p.as_ptr()) }),
+                Steal::Success(p) => drop(unbox(p)),
                 Steal::Empty => break,
                 Steal::Retry => {}
             }
@@ -108,30 +106,31 @@ impl<T> Drop for Leftovers<T> {
     }
 }
 
+/// Back to the box an item came from. Every item in a `boxed` deque came
+/// from `Box::into_raw` in `BoxWorker::push`, and the deque hands each one
+/// out (or refuses it back) exactly once, so this is its single owner.
+fn unbox<T>(item: NonNull<T>) -> Box<T> {
+    // SAFETY: the invariant above: a live `Box<T>` allocation, owned here.
+    unsafe { Box::from_raw(item.as_ptr()) }
+}
+
 impl<T> BoxWorker<T> {
     /// Pushes `item` at the bottom; gives it back if the deque is full.
     pub fn push(&self, item: Box<T>) -> Result<(), Box<T>> {
         // SAFETY: `Box::into_raw` is never null.
         let p = unsafe { NonNull::new_unchecked(Box::into_raw(item)) };
-        self.raw.push(p).map_err(|p| {
-            // SAFETY: refused, so still ours: back to the box it came from.
-            unsafe { Box::from_raw(p.as_ptr()) }
-        })
+        // A refused item is still ours.
+        self.raw.push(p).map_err(unbox)
     }
 
     /// Takes the newest item.
     pub fn pop(&self) -> Option<Box<T>> {
-        // SAFETY: an item the deque hands out came from `push`'s
-        // `Box::into_raw` and is handed out once.
-        self.raw.pop().map(|p| unsafe { Box::from_raw(p.as_ptr()) })
+        self.raw.pop().map(unbox)
     }
 
     /// Takes the oldest item (the one a thief would get).
     pub fn pop_oldest(&self) -> Option<Box<T>> {
-        // SAFETY: as in `pop`.
-        self.raw
-            .pop_oldest()
-            .map(|p| unsafe { Box::from_raw(p.as_ptr()) })
+        self.raw.pop_oldest().map(unbox)
     }
 
     /// Number of items queued.
@@ -154,8 +153,7 @@ impl<T> BoxStealer<T> {
     /// Takes the oldest item.
     pub fn steal(&self) -> Steal<Box<T>> {
         match self.raw.steal() {
-            // SAFETY: as in `BoxWorker::pop`.
-            Steal::Success(p) => Steal::Success(unsafe { Box::from_raw(p.as_ptr()) }),
+            Steal::Success(p) => Steal::Success(unbox(p)),
             Steal::Empty => Steal::Empty,
             Steal::Retry => Steal::Retry,
         }

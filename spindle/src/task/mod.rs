@@ -3,7 +3,8 @@
 //!
 //! - `state.rs`: the packed state word and its transitions (loom models).
 //! - `raw.rs`: the task's memory (one allocation), its run function (one
-//!   poll), its waker, completion.
+//!   poll), its waker, completion; `poll_record.rs`: what a poll in
+//!   progress records for its poller, kept per context across switches.
 //! - `alloc.rs`: the per-thread caches and shared depot that recycle task
 //!   memory.
 //! - the pool keeps every idle, unfinished task in its task list
@@ -28,9 +29,11 @@ mod error;
 #[cfg(not(loom))]
 mod handle;
 #[cfg(not(loom))]
+mod poll_record;
+#[cfg(not(loom))]
 mod raw;
 #[cfg(not(loom))]
-pub(crate) use raw::{restore_poll, save_poll};
+pub(crate) use poll_record::{restore_poll, save_poll};
 pub(crate) mod state;
 #[cfg(all(test, loom))]
 mod state_loom;

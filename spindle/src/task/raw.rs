@@ -29,6 +29,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::alloc;
 use super::error::JobError;
+use super::poll_record::{Polling, POLLING};
 use super::state::Shutdown;
 use super::state::{State, ToIdle, ToRunning, Wake};
 use crate::facade::{Arc, UnsafeCell};
@@ -162,58 +163,10 @@ pub(crate) fn job_ref(header: NonNull<Header>) -> JobRef {
     unsafe { JobRef::from_header(header.cast()) }
 }
 
-/// What this thread's current poll did that its poller acts on.
-#[derive(Clone, Copy)]
-struct Polling {
-    /// The task being polled on this thread (null: none).
-    task: *const Header,
-    /// `yield_async` ran: the task asked to go behind other work.
-    yielded: bool,
-    /// `yield_async` found the task's own waker and did not wake it: the
-    /// poller marks the task notified itself (`State::to_idle`).
-    woken_in_place: bool,
-}
-
-impl Polling {
-    const fn of(task: *const Header) -> Self {
-        Self {
-            task,
-            yielded: false,
-            woken_in_place: false,
-        }
-    }
-}
-
 thread_local! {
-    /// The poll in progress on this thread; `run` saves and restores it
-    /// around each poll, so a poll nested in another (a task joined from
-    /// inside a task helps run others) has its own.
-    static POLLING: core::cell::Cell<Polling> =
-        const { core::cell::Cell::new(Polling::of(core::ptr::null())) };
     /// Self-wakes requeued on this thread's deque since the last one sent
     /// behind.
     static BUDGET_USED: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
-}
-
-/// The running context's poll record, for a context switch to keep: a
-/// poll can suspend mid-way (a blocking wait inside a future), and polls
-/// on other contexts of the thread then start and end in any order, so
-/// each context carries its own record across its suspension.
-#[derive(Clone, Copy)]
-pub(crate) struct SavedPoll(Polling);
-
-/// Takes the running context's poll record before it switches away; the
-/// next context starts with none (`restore_poll` puts a resumed one's
-/// back).
-#[inline(always)]
-pub(crate) fn save_poll() -> SavedPoll {
-    SavedPoll(POLLING.with(|p| p.replace(Polling::of(core::ptr::null()))))
-}
-
-/// Puts back the record `save_poll` took, once the context runs again.
-#[inline(always)]
-pub(crate) fn restore_poll(saved: SavedPoll) {
-    POLLING.with(|p| p.set(saved.0));
 }
 
 /// A worker sends every `BUDGET`th requeue of a task that woke itself
