@@ -37,7 +37,7 @@ impl Pool {
         I: IntoIterator<Item = F>,
         F: FnOnce() + Send + 'static,
     {
-        dispatch_placed(self.registry(), counter, jobs, Placement::PLAIN);
+        dispatch_in(self.registry(), counter, jobs, Placement::PLAIN);
     }
 
     /// [`Pool::dispatch`] with [`Options`] for every job of the batch.
@@ -68,8 +68,34 @@ impl Pool {
         F: FnOnce() + Send + 'static,
     {
         let placement = self.registry().place(&options)?;
-        dispatch_placed(self.registry(), counter, jobs, placement);
+        dispatch_in(self.registry(), counter, jobs, placement);
         Ok(())
+    }
+
+    /// [`Pool::dispatch`] with a [`Placement`](crate::Placement) checked
+    /// beforehand (or a [`Priority`](crate::Priority)) for every job of the
+    /// batch.
+    ///
+    /// # Panics
+    ///
+    /// If `placement` has an affinity and was made by another pool.
+    ///
+    /// ```
+    /// use spindle::Priority;
+    ///
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let counter = spindle::Counter::new();
+    /// pool.dispatch_placed(Priority::High, &counter, (0..8).map(|_| || {}));
+    /// pool.wait(&counter);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn dispatch_placed<I, F>(&self, placement: impl Into<Placement>, counter: &Counter, jobs: I)
+    where
+        I: IntoIterator<Item = F>,
+        F: FnOnce() + Send + 'static,
+    {
+        let placement = self.registry().own(placement);
+        dispatch_in(self.registry(), counter, jobs, placement);
     }
 
     /// Returns when `counter` reaches zero, running other jobs meanwhile
@@ -91,7 +117,7 @@ impl Pool {
     }
 }
 
-fn dispatch_placed<I, F>(registry: &Registry, counter: &Counter, jobs: I, placement: Placement)
+fn dispatch_in<I, F>(registry: &Registry, counter: &Counter, jobs: I, placement: Placement)
 where
     I: IntoIterator<Item = F>,
     F: FnOnce() + Send + 'static,

@@ -108,6 +108,8 @@ pub use pool::builder::{
     MAX_JOB_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE,
 };
 #[cfg(not(loom))]
+pub use pool::placement::Placement;
+#[cfg(not(loom))]
 pub use pool::stats::{Stats, WorkerStats};
 #[cfg(not(loom))]
 pub use pool::Pool;

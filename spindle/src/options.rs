@@ -160,14 +160,20 @@ impl Affinity {
 /// and a set of workers it may run on. Every way to submit work has a
 /// `_with` form that takes an [`Options`]:
 ///
-/// | submit | with options |
-/// |---|---|
-/// | [`Pool::spawn`](crate::Pool::spawn) | [`Pool::spawn_with`](crate::Pool::spawn_with) |
-/// | [`spawn`](crate::spawn) | [`spawn_with`](crate::spawn_with) |
-/// | [`Scope::spawn`](crate::Scope::spawn) | [`Scope::spawn_with`](crate::Scope::spawn_with) |
-/// | [`Pool::join`](crate::Pool::join) | [`Pool::join_with`](crate::Pool::join_with) |
-/// | [`Pool::dispatch`](crate::Pool::dispatch) | [`Pool::dispatch_with`](crate::Pool::dispatch_with) |
-/// | [`Pool::spawn_async`](crate::Pool::spawn_async) | [`Pool::spawn_async_with`](crate::Pool::spawn_async_with) |
+/// | submit | with options | with a checked [`Placement`](crate::Placement) |
+/// |---|---|---|
+/// | [`Pool::spawn`](crate::Pool::spawn) | [`Pool::spawn_with`](crate::Pool::spawn_with) | [`Pool::spawn_placed`](crate::Pool::spawn_placed) |
+/// | [`spawn`](crate::spawn) | [`spawn_with`](crate::spawn_with) | |
+/// | [`Scope::spawn`](crate::Scope::spawn) | [`Scope::spawn_with`](crate::Scope::spawn_with) | [`Scope::spawn_placed`](crate::Scope::spawn_placed) |
+/// | [`Pool::join`](crate::Pool::join) | [`Pool::join_with`](crate::Pool::join_with) | |
+/// | [`Pool::dispatch`](crate::Pool::dispatch) | [`Pool::dispatch_with`](crate::Pool::dispatch_with) | [`Pool::dispatch_placed`](crate::Pool::dispatch_placed) |
+/// | [`Pool::spawn_async`](crate::Pool::spawn_async) | [`Pool::spawn_async_with`](crate::Pool::spawn_async_with) | [`Pool::spawn_async_placed`](crate::Pool::spawn_async_placed) |
+///
+/// The `_with` forms check the options at every submission and return a
+/// `Result` (an affinity can name a worker the pool lacks). Check them once
+/// with [`Pool::placement`](crate::Pool::placement) instead, or pass a bare
+/// [`Priority`] (valid everywhere), and the `_placed` forms return nothing
+/// to handle.
 ///
 /// Fibers are not submitted on their own: a job that suspends keeps its
 /// options, and resumes on the worker that suspended it.

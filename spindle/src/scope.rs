@@ -131,7 +131,7 @@ impl<'scope> Scope<'scope> {
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
-        self.spawn_placed(f, Placement::PLAIN);
+        self.spawn_in(f, Placement::PLAIN);
     }
 
     /// [`Scope::spawn`] with [`Options`]: a priority class and the workers
@@ -162,11 +162,40 @@ impl<'scope> Scope<'scope> {
     {
         // SAFETY: the registry outlives the scope.
         let placement = unsafe { &*self.registry }.place(&options)?;
-        self.spawn_placed(f, placement);
+        self.spawn_in(f, placement);
         Ok(())
     }
 
-    fn spawn_placed<F>(&self, f: F, placement: Placement)
+    /// [`Scope::spawn`] with a [`Placement`](crate::Placement) checked
+    /// beforehand (or a [`Priority`](crate::Priority)).
+    ///
+    /// # Panics
+    ///
+    /// If `placement` has an affinity and was made by another pool.
+    ///
+    /// ```
+    /// use spindle::Priority;
+    ///
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let mut hits = [0; 2];
+    /// let (a, b) = hits.split_at_mut(1);
+    /// pool.scope(|s| {
+    ///     s.spawn_placed(Priority::High, |_| a[0] += 1);
+    ///     s.spawn_placed(Priority::Low, |_| b[0] += 1);
+    /// });
+    /// assert_eq!(hits, [1, 1]);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn spawn_placed<F>(&self, placement: impl Into<Placement>, f: F)
+    where
+        F: FnOnce(&Scope<'scope>) + Send + 'scope,
+    {
+        // SAFETY: the registry outlives the scope.
+        let placement = unsafe { &*self.registry }.own(placement);
+        self.spawn_in(f, placement);
+    }
+
+    fn spawn_in<F>(&self, f: F, placement: Placement)
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {

@@ -56,6 +56,31 @@ impl Pool {
         spawn_in(self.registry(), f, placement);
         Ok(())
     }
+
+    /// [`Pool::spawn`] with a [`Placement`](crate::Placement) checked
+    /// beforehand (or a [`Priority`](crate::Priority)): nothing left to
+    /// fail.
+    ///
+    /// # Panics
+    ///
+    /// If `placement` has an affinity and was made by another pool.
+    ///
+    /// ```
+    /// use spindle::Priority;
+    ///
+    /// let pool = spindle::Pool::builder().workers(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// pool.spawn_placed(Priority::Low, move || tx.send(1).unwrap());
+    /// assert_eq!(rx.recv().unwrap(), 1);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn spawn_placed<F>(&self, placement: impl Into<Placement>, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let placement = self.registry().own(placement);
+        spawn_in(self.registry(), f, placement);
+    }
 }
 
 /// [`Pool::spawn`] on the current thread's pool, or the global pool.

@@ -14,9 +14,10 @@
 //!   bench thread and one fiber switch to each other `N` times from the
 //!   same loop (`spindle::__bench::context_switch_round_trips`, which
 //!   checks that the fiber ran once per round trip). The same `switch`
-//!   a yield ends in, saving the same state (the callee-saved registers,
-//!   and MXCSR and the x87 control word on x86_64, FPCR on aarch64); the `spindle` row minus this one is
-//!   what the scheduler adds.
+//!   a yield ends in, saving the same state (the callee-saved registers;
+//!   the floating-point control state only with
+//!   `Builder::fiber_float_env`, off here as by default); the `spindle`
+//!   row minus this one is what the scheduler adds.
 //! - corosensei: one `Coroutine` that suspends `N` times, resumed by the
 //!   bench thread until it returns; one resume + one suspend = one round
 //!   trip. Its stack is made before the clock starts.

@@ -66,6 +66,28 @@ impl Pool {
         &self.registry
     }
 
+    /// Checks `options` against this pool once, for the `_placed` submit
+    /// methods ([`Pool::spawn_placed`], [`Scope::spawn_placed`](crate::Scope::spawn_placed),
+    /// [`Pool::dispatch_placed`], [`Pool::spawn_async_placed`]), which then
+    /// have nothing left to fail. See [`Placement`](crate::Placement).
+    ///
+    /// # Errors
+    ///
+    /// An affinity this pool cannot honour (see [`Affinity`](crate::Affinity)).
+    ///
+    /// ```
+    /// use spindle::{Affinity, Error, Options};
+    ///
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// assert!(pool.placement(&Options::new().affinity(Affinity::worker(1))).is_ok());
+    /// let err = pool.placement(&Options::new().affinity(Affinity::worker(5)));
+    /// assert!(matches!(err, Err(Error::NoSuchWorker { worker: 5, workers: 2 })));
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn placement(&self, options: &Options) -> Result<crate::Placement, Error> {
+        self.registry.place(options)
+    }
+
     /// Number of worker threads (not counting a participating caller).
     pub fn num_workers(&self) -> usize {
         self.registry.num_workers()

@@ -9,13 +9,42 @@ use crate::job::JobRef;
 use crate::options::{Options, Priority};
 use crate::worker::WorkerLocal;
 
-/// A submission's options, checked against the pool: what goes in the
-/// job's header.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Placement {
+/// [`Options`] checked against a pool, once: submit with it as often as
+/// you like, with no `Result` to handle.
+///
+/// A priority alone fits every pool, so a [`Priority`] converts into a
+/// `Placement` directly; options with an [`Affinity`](crate::Affinity) are
+/// checked by [`Pool::placement`](crate::Pool::placement), and the
+/// placement it returns belongs to that pool. The `_placed` forms of the
+/// submit methods take one:
+///
+/// ```
+/// use spindle::{Affinity, Options, Placement, Priority};
+///
+/// let pool = spindle::Pool::builder().workers(2).build()?;
+/// // Checked once (an unknown worker would be an error here)...
+/// let on_one = pool.placement(&Options::new().affinity(Affinity::worker(1)))?;
+/// // ...then used with no `?` at every submission.
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// for _ in 0..4 {
+///     let tx = tx.clone();
+///     pool.spawn_placed(on_one, move || tx.send(spindle::worker_index()).unwrap());
+/// }
+/// pool.spawn_placed(Priority::High, || {});
+/// for _ in 0..4 {
+///     assert_eq!(rx.recv().unwrap(), Some(1));
+/// }
+/// assert_eq!(Placement::from(Priority::Low).priority(), Priority::Low);
+/// # Ok::<(), spindle::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
     pub(crate) priority: Priority,
     /// Affinity set id; 0: any worker.
     pub(crate) affinity: u32,
+    /// The pool whose affinity table `affinity` indexes; 0 for a placement
+    /// with no affinity, which fits every pool.
+    pool: u64,
 }
 
 impl Placement {
@@ -23,11 +52,45 @@ impl Placement {
     pub(crate) const PLAIN: Placement = Placement {
         priority: Priority::Normal,
         affinity: 0,
+        pool: 0,
     };
 
     pub(crate) fn is_plain(self) -> bool {
         self.priority == Priority::Normal && self.affinity == 0
     }
+
+    /// The priority class jobs submitted with it get.
+    pub fn priority(self) -> Priority {
+        self.priority
+    }
+
+    /// Whether it restricts the workers a job may run on.
+    pub fn has_affinity(self) -> bool {
+        self.affinity != 0
+    }
+}
+
+impl Default for Placement {
+    /// `Normal`, any worker: what the plain submit methods use.
+    fn default() -> Self {
+        Self::PLAIN
+    }
+}
+
+impl From<Priority> for Placement {
+    /// That class, any worker: fits every pool.
+    fn from(priority: Priority) -> Self {
+        Self {
+            priority,
+            ..Self::PLAIN
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn foreign_placement() -> ! {
+    panic!("spindle: a Placement with an affinity was used on a pool other than the one whose `Pool::placement` made it")
 }
 
 impl Registry {
@@ -45,7 +108,24 @@ impl Registry {
         Ok(Placement {
             priority: options.priority,
             affinity,
+            pool: if affinity == 0 { 0 } else { self.id() },
         })
+    }
+
+    /// `placement` for a submission to this pool.
+    ///
+    /// # Panics
+    ///
+    /// If `placement` has an affinity and was made by another pool's
+    /// [`Pool::placement`](crate::Pool::placement): its affinity names that
+    /// pool's workers. A programmer error, like indexing out of bounds.
+    #[inline]
+    pub(crate) fn own(&self, placement: impl Into<Placement>) -> Placement {
+        let placement = placement.into();
+        if placement.pool != 0 && placement.pool != self.id() {
+            foreign_placement();
+        }
+        placement
     }
 
     /// Queues a job that is not plain (`High`, `Low`, or affine); `local`

@@ -120,6 +120,35 @@ mod spawn {
             let placement = self.registry().place(&options)?;
             Ok(spawn_in(self.registry(), future, placement))
         }
+
+        /// [`Pool::spawn_async`] with a [`Placement`](crate::Placement)
+        /// checked beforehand (or a [`Priority`](crate::Priority)), for
+        /// every poll.
+        ///
+        /// # Panics
+        ///
+        /// If `placement` has an affinity and was made by another pool.
+        ///
+        /// ```
+        /// use spindle::Priority;
+        ///
+        /// let pool = spindle::Pool::builder().workers(2).build()?;
+        /// let h = pool.spawn_async_placed(Priority::High, async { 7 });
+        /// assert_eq!(h.join().unwrap(), 7);
+        /// # Ok::<(), spindle::Error>(())
+        /// ```
+        pub fn spawn_async_placed<F>(
+            &self,
+            placement: impl Into<Placement>,
+            future: F,
+        ) -> JoinHandle<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            let placement = self.registry().own(placement);
+            spawn_in(self.registry(), future, placement)
+        }
     }
 
     /// [`Pool::spawn_async`] on the pool of the calling thread: the pool
