@@ -31,7 +31,7 @@
 
 use std::future::Future;
 use std::num::NonZeroUsize;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// One implementation of a workload: `run` performs the work once, checks
@@ -157,59 +157,86 @@ impl Spindle {
     }
 }
 
-/// The pools of every implementation for one thread count.
+/// The pools of every implementation for one thread count, each built the
+/// first time a bench uses it (outside timing: the warm-up runs first), so
+/// a process that runs one implementation's benches (`--family`, see
+/// `main.rs`) starts no other runtime's threads.
 pub struct Pools {
-    pub spindle: Spindle,
-    pub rayon: rayon::ThreadPool,
-    pub chili: chili::ThreadPool,
-    pub tokio: tokio::runtime::Runtime,
-    /// The thread count these pools were built for.
+    spindle: OnceLock<Spindle>,
+    rayon: OnceLock<rayon::ThreadPool>,
+    chili: OnceLock<chili::ThreadPool>,
+    tokio: OnceLock<tokio::runtime::Runtime>,
+    forte: OnceLock<()>,
+    /// The thread count these pools are built for.
     pub threads: usize,
 }
 
 impl Pools {
     pub fn new(threads: usize) -> Self {
         assert!(threads >= 1);
-        let spindle_workers = if threads == 1 { 1 } else { threads - 1 };
-        let spindle = spindle::Pool::builder()
-            .workers(spindle_workers)
-            .build()
-            .expect("building the spindle pool");
-        let rayon = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("building the rayon pool");
-        let chili = chili::ThreadPool::with_config(chili::Config {
-            thread_count: NonZeroUsize::new(threads),
-            ..chili::Config::default()
-        });
-        // Only grows: thread counts run in ascending order (see the file doc).
-        let forte_size = FORTE.resize_to(threads - 1);
-        assert_eq!(forte_size, threads - 1, "forte pool size");
-        let tokio = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .build()
-            .expect("building the tokio runtime");
         Pools {
-            spindle: Spindle {
-                pool: Arc::new(spindle),
-                threads,
-            },
-            rayon,
-            chili,
-            tokio,
+            spindle: OnceLock::new(),
+            rayon: OnceLock::new(),
+            chili: OnceLock::new(),
+            tokio: OnceLock::new(),
+            forte: OnceLock::new(),
             threads,
         }
     }
 
+    pub fn spindle(&self) -> &Spindle {
+        self.spindle.get_or_init(|| {
+            let threads = self.threads;
+            let workers = if threads == 1 { 1 } else { threads - 1 };
+            let pool = spindle::Pool::builder()
+                .workers(workers)
+                .build()
+                .expect("building the spindle pool");
+            Spindle {
+                pool: Arc::new(pool),
+                threads,
+            }
+        })
+    }
+
+    pub fn rayon(&self) -> &rayon::ThreadPool {
+        self.rayon.get_or_init(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .build()
+                .expect("building the rayon pool")
+        })
+    }
+
+    pub fn tokio(&self) -> &tokio::runtime::Runtime {
+        self.tokio.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(self.threads)
+                .build()
+                .expect("building the tokio runtime")
+        })
+    }
+
     /// Runs `f` on the forte pool with the calling thread as a participant.
     pub fn forte<R>(&self, f: impl FnOnce(&forte::Worker) -> R) -> R {
+        self.forte.get_or_init(|| {
+            // Only grows: thread counts run in ascending order (see the
+            // file doc).
+            let size = FORTE.resize_to(self.threads - 1);
+            assert_eq!(size, self.threads - 1, "forte pool size");
+        });
         FORTE.with_worker(f)
     }
 
     /// Runs `f` on chili with the calling thread as a participant.
     pub fn chili<R>(&self, f: impl FnOnce(&mut chili::Scope<'_>) -> R) -> R {
-        let mut scope = self.chili.scope();
+        let pool = self.chili.get_or_init(|| {
+            chili::ThreadPool::with_config(chili::Config {
+                thread_count: NonZeroUsize::new(self.threads),
+                ..chili::Config::default()
+            })
+        });
+        let mut scope = pool.scope();
         f(&mut scope)
     }
 }

@@ -7,10 +7,13 @@
 //! spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [WORKLOAD ...]
 //! ```
 //!
-//! For every thread count (ascending) and every selected workload, each
-//! implementation is warmed up and then timed `runs` times; the
-//! implementations are interleaved round robin within each run so that
-//! machine noise hits all of them alike. Progress goes to stderr, one
+//! Each implementation family (spindle, rayon, chili, forte, tokio, ...)
+//! runs in a process of its own: this program again with `--family F`
+//! (see [`run_isolated`] for why). Within it, for every thread count
+//! (ascending) and every selected workload, each of its benches is warmed
+//! up and then timed `runs` times, round robin. `--same-process` runs
+//! every family in this one process instead, interleaved round robin
+//! within each run so that machine noise hits all of them alike. Progress goes to stderr, one
 //! Markdown table per thread count goes to stdout, and `--json FILE` writes
 //! the raw numbers. A few workloads (`fiber-switch`) report the time of one
 //! operation: a run's time divided by its operation count.
@@ -30,8 +33,28 @@ use std::time::{Duration, Instant};
 use impls::{Bench, Pools};
 use report::Measurement;
 
-const USAGE: &str =
-    "usage: spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [WORKLOAD ...]";
+const USAGE: &str = "usage: spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [--same-process | --family NAME] [WORKLOAD ...]";
+
+/// The implementation families; each runs in a process of its own (see
+/// [`run_isolated`]). A bench belongs to the family its name starts with
+/// (`spindle-caller` to `spindle`, `crossbeam-deque` to `crossbeam`).
+const FAMILIES: &[&str] = &[
+    "serial",
+    "split",
+    "spindle",
+    "rayon",
+    "chili",
+    "forte",
+    "tokio",
+    "crossbeam",
+    "corosensei",
+    "may",
+];
+
+/// The family a bench named `imp` belongs to.
+fn family_of(imp: &str) -> &str {
+    imp.split('-').next().unwrap_or(imp)
+}
 
 /// Every workload id, in the order they run, with its one-line
 /// description (printed by `--help` and under the tables).
@@ -73,6 +96,10 @@ struct Options {
     threads: Vec<usize>,
     runs: usize,
     json: Option<String>,
+    /// Run only this family's benches, here (a child of [`run_isolated`]).
+    family: Option<String>,
+    /// Run every family in this one process, interleaved.
+    same_process: bool,
     workloads: Vec<&'static str>,
 }
 
@@ -103,6 +130,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
     let mut threads = None;
     let mut runs = None;
     let mut json = None;
+    let mut family = None;
+    let mut same_process = false;
     let mut workloads: Vec<&'static str> = Vec::new();
     let mut args = args.peekable();
 
@@ -134,6 +163,17 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
                 }
             }
             "--json" => json = Some(value("--json")?),
+            "--same-process" if inline_value.is_none() => same_process = true,
+            "--family" => {
+                let v = value("--family")?;
+                if !FAMILIES.contains(&v.as_str()) {
+                    return Err(UsageError(format!(
+                        "unknown family `{v}` (known: {})",
+                        FAMILIES.join(", ")
+                    )));
+                }
+                family = Some(v);
+            }
             f if f.starts_with('-') => return Err(UsageError(format!("unknown flag `{arg}`"))),
             id => match workload_ids().find(|w| *w == id) {
                 Some(w) => {
@@ -162,6 +202,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
         threads: threads.unwrap_or_else(|| vec![1, 2]),
         runs: runs.unwrap_or(if quick { 3 } else { 10 }),
         json,
+        family,
+        same_process,
         workloads,
     }))
 }
@@ -182,9 +224,16 @@ fn measure(
     workload: &'static str,
     threads: usize,
     mut benches: Vec<Bench<'_>>,
-    warmup: usize,
-    runs: usize,
+    options: &Options,
 ) -> Vec<Measurement> {
+    if let Some(family) = &options.family {
+        benches.retain(|b| family_of(b.name) == family);
+    }
+    if benches.is_empty() {
+        return Vec::new();
+    }
+    let warmup = if options.quick { 1 } else { 2 };
+    let runs = options.runs;
     let start = Instant::now();
     eprintln!(
         "[{threads} thread(s)] {workload}: {} impls, {warmup} warm-up + {runs} timed runs each",
@@ -228,8 +277,9 @@ fn measure(
     results
 }
 
-fn run(options: &Options) -> Vec<Measurement> {
-    let warmup = if options.quick { 1 } else { 2 };
+/// Runs the selected workloads in this process: every family interleaved
+/// (`--same-process`), or one (`--family`).
+fn run_here(options: &Options) -> Vec<Measurement> {
     let mut results = Vec::new();
 
     // The fixed-thread workloads go first, while no pool exists yet: once
@@ -238,7 +288,7 @@ fn run(options: &Options) -> Vec<Measurement> {
     // runs.
     for &workload in options.workloads.iter().filter(|w| workloads::is_fixed(w)) {
         let (threads, benches) = workloads::fixed_benches(workload);
-        results.extend(measure(workload, threads, benches, warmup, options.runs));
+        results.extend(measure(workload, threads, benches, options));
     }
 
     let pool_workloads: Vec<&'static str> = options
@@ -248,20 +298,83 @@ fn run(options: &Options) -> Vec<Measurement> {
         .filter(|w| !workloads::is_fixed(w))
         .collect();
     if !pool_workloads.is_empty() {
-        let data = workloads::Data::new(&pool_workloads);
+        let data = workloads::Data::new();
         for &threads in &options.threads {
             let pools = Pools::new(threads);
             for &workload in &pool_workloads {
                 let benches = workloads::pool_benches(workload, &pools, &data);
-                results.extend(measure(workload, threads, benches, warmup, options.runs));
+                results.extend(measure(workload, threads, benches, options));
             }
         }
     }
-
-    // Report in the canonical workload order (the sort is stable, so impls
-    // keep their order).
-    results.sort_by_key(|m| workload_rank(m.workload));
     results
+}
+
+/// Runs every family in a process of its own, one after another: this
+/// program again with `--family F` (and `--threads T` for the workloads
+/// on pools), reading back its measurements.
+///
+/// Why: in one process, implementations disturb each other beyond what
+/// the settle pause removes: forte's `spawn` ran 35–100% slower after the
+/// other runtimes' runs than alone (its heartbeat thread, the allocator
+/// state tokio's million tasks leave), and the same holds for any
+/// runtime's leftover threads. The cost: the round-robin interleaving no
+/// longer spreads a noisy moment over every implementation, so compare
+/// medians and minima over several runs (`--same-process` gives the
+/// interleaved form).
+fn run_isolated(options: &Options) -> Result<Vec<Measurement>, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let (fixed, pooled): (Vec<&str>, Vec<&str>) = options
+        .workloads
+        .iter()
+        .partition(|w| workloads::is_fixed(w));
+    // One child per family for the fixed workloads, then one per family
+    // and thread count (ascending, as forte needs) for the others.
+    let mut jobs: Vec<(Option<usize>, Vec<&str>)> = Vec::new();
+    if !fixed.is_empty() {
+        jobs.push((None, fixed));
+    }
+    if !pooled.is_empty() {
+        for &t in &options.threads {
+            jobs.push((Some(t), pooled.clone()));
+        }
+    }
+    let mut results = Vec::new();
+    for (threads, workloads) in &jobs {
+        for family in FAMILIES {
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.arg("--family").arg(family);
+            cmd.arg("--runs").arg(options.runs.to_string());
+            if options.quick {
+                cmd.arg("--quick");
+            }
+            if let Some(t) = threads {
+                cmd.arg("--threads").arg(t.to_string());
+            }
+            cmd.args(workloads);
+            cmd.stderr(std::process::Stdio::inherit());
+            let out = cmd
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "the {family} run ({}) failed: {}",
+                    workloads.join(" "),
+                    out.status
+                ));
+            }
+            let text = String::from_utf8_lossy(&out.stdout);
+            for line in text
+                .lines()
+                .filter_map(|l| l.strip_prefix(report::LINE_TAG))
+            {
+                results.push(report::Measurement::parse(line).ok_or_else(|| {
+                    format!("the {family} run printed a line this program cannot read: {line}")
+                })?);
+            }
+        }
+    }
+    Ok(results)
 }
 
 fn main() -> ExitCode {
@@ -283,7 +396,29 @@ fn main() -> ExitCode {
     };
 
     let start = Instant::now();
-    let results = run(&options);
+    if options.family.is_some() {
+        // A child of `run_isolated`: the measurements only, on stdout.
+        for m in run_here(&options) {
+            println!("{}{}", report::LINE_TAG, m.line());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut results = if options.same_process {
+        run_here(&options)
+    } else {
+        match run_isolated(&options) {
+            Ok(results) => results,
+            Err(message) => {
+                eprintln!("spindle-bench: {message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    // Report in the canonical workload order, and within a workload in
+    // the family order (both sorts are stable: a family's rows keep the
+    // order its workload module gives them).
+    results.sort_by_key(|m| FAMILIES.iter().position(|f| *f == family_of(m.imp)));
+    results.sort_by_key(|m| workload_rank(m.workload));
     print!("{}", report::markdown(&results));
     println!("\nWorkloads:\n");
     for (id, what) in WORKLOADS
@@ -293,9 +428,14 @@ fn main() -> ExitCode {
         println!("- `{id}`: {what}");
     }
     println!(
-        "\nThis run: {} timed runs per row{}, {:.0} s of wall time.",
+        "\nThis run: {} timed runs per row{}, {}, {:.0} s of wall time.",
         options.runs,
         if options.quick { " (--quick)" } else { "" },
+        if options.same_process {
+            "every implementation in one process, interleaved"
+        } else {
+            "each implementation in a process of its own"
+        },
         start.elapsed().as_secs_f64()
     );
     if let Some(path) = &options.json {
@@ -307,4 +447,74 @@ fn main() -> ExitCode {
     }
     eprintln!("total wall time {:.1} s", start.elapsed().as_secs_f64());
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bench_name_maps_to_a_known_family() {
+        for imp in [
+            "serial",
+            "split",
+            "spindle",
+            "spindle-caller",
+            "spindle-switch",
+            "spindle-nofiber",
+            "spindle-any",
+            "rayon",
+            "chili",
+            "forte",
+            "tokio",
+            "crossbeam-deque",
+            "corosensei",
+            "may",
+        ] {
+            assert!(FAMILIES.contains(&family_of(imp)), "{imp}");
+        }
+        assert_eq!(family_of("crossbeam-deque"), "crossbeam");
+    }
+
+    #[test]
+    fn a_measurement_line_reads_back_as_written() {
+        let m = Measurement {
+            workload: "fib",
+            imp: "spindle-caller",
+            threads: 2,
+            median_ns: 1234.5,
+            min_ns: 1000.25,
+            p99_ns: Some(2e6),
+            runs: 10,
+        };
+        let back = Measurement::parse(&m.line()).expect("parses");
+        assert_eq!(
+            (back.workload, back.imp, back.threads, back.runs),
+            ("fib", "spindle-caller", 2, 10)
+        );
+        assert_eq!(
+            (back.median_ns, back.min_ns, back.p99_ns),
+            (1234.5, 1000.25, Some(2e6))
+        );
+        let none = Measurement { p99_ns: None, ..m };
+        assert_eq!(Measurement::parse(&none.line()).unwrap().p99_ns, None);
+        assert!(Measurement::parse("fib\tspindle\tnot a number\t1\t1\t-\t1").is_none());
+        assert!(Measurement::parse("too\tfew").is_none());
+    }
+
+    #[test]
+    fn family_and_same_process_are_parsed_and_checked() {
+        let args = |v: &[&str]| parse_args(v.iter().map(|s| s.to_string()));
+        let o = args(&["--family", "rayon", "fib"]).ok().flatten().unwrap();
+        assert_eq!(o.family.as_deref(), Some("rayon"));
+        assert!(!o.same_process);
+        assert!(
+            args(&["--same-process"])
+                .ok()
+                .flatten()
+                .unwrap()
+                .same_process
+        );
+        assert!(args(&["--family", "nope"]).is_err());
+    }
 }

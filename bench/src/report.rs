@@ -14,6 +14,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+/// What starts a measurement line of a `--family` child on its stdout.
+pub const LINE_TAG: &str = "@measurement\t";
+
 /// Timing summary of one (workload, impl, threads) triple.
 pub struct Measurement {
     pub workload: &'static str,
@@ -72,6 +75,38 @@ impl Measurement {
     }
 
     /// The same timings per operation, for runs of `ops` operations each.
+    /// One line for a parent process to read back (`parse`): the fields,
+    /// tab-separated, p99 as `-` when absent.
+    pub fn line(&self) -> String {
+        let p99 = self.p99_ns.map_or("-".to_string(), |p| format!("{p}"));
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            self.workload, self.imp, self.threads, self.median_ns, self.min_ns, p99, self.runs
+        )
+    }
+
+    /// Reads what `line` wrote; `None` if it is not such a line.
+    pub fn parse(line: &str) -> Option<Self> {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [workload, imp, threads, median, min, p99, runs] = f[..] else {
+            return None;
+        };
+        // A few dozen short strings per run of the program.
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+        Some(Measurement {
+            workload: leak(workload),
+            imp: leak(imp),
+            threads: threads.parse().ok()?,
+            median_ns: median.parse().ok()?,
+            min_ns: min.parse().ok()?,
+            p99_ns: match p99 {
+                "-" => None,
+                p => Some(p.parse().ok()?),
+            },
+            runs: runs.parse().ok()?,
+        })
+    }
+
     pub fn per_op(self, ops: u32) -> Self {
         let ops = f64::from(ops);
         Measurement {

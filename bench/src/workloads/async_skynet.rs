@@ -81,12 +81,12 @@ async fn tokio_root() -> u64 {
 pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
     vec![
         Bench::new("spindle", || {
-            let (r, t) = timed(|| pools.spindle.block_on(spindle_root));
+            let (r, t) = timed(|| pools.spindle().block_on(spindle_root));
             check(W, "spindle", r, EXPECTED);
             t
         }),
         Bench::new("tokio", || {
-            let (r, t) = timed(|| pools.tokio.block_on(tokio_root()));
+            let (r, t) = timed(|| pools.tokio().block_on(tokio_root()));
             check(W, "tokio", r, EXPECTED);
             t
         }),

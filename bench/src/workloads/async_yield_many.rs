@@ -73,12 +73,12 @@ async fn tokio_root() -> usize {
 pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
     vec![
         Bench::new("spindle", || {
-            let (r, t) = timed(|| pools.spindle.block_on(spindle_root));
+            let (r, t) = timed(|| pools.spindle().block_on(spindle_root));
             check(W, "spindle", r, TASKS * YIELDS);
             t
         }),
         Bench::new("tokio", || {
-            let (r, t) = timed(|| pools.tokio.block_on(tokio_root()));
+            let (r, t) = timed(|| pools.tokio().block_on(tokio_root()));
             check(W, "tokio", r, TASKS * YIELDS);
             t
         }),

@@ -64,12 +64,12 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
             t
         }),
         Bench::new("spindle", || {
-            let (r, t) = timed(|| pools.spindle.run(|| spindle(black_box(N))));
+            let (r, t) = timed(|| pools.spindle().run(|| spindle(black_box(N))));
             check(W, "spindle", r, EXPECTED);
             t
         }),
         Bench::new("rayon", || {
-            let (r, t) = timed(|| pools.rayon.install(|| rayon(black_box(N))));
+            let (r, t) = timed(|| pools.rayon().install(|| rayon(black_box(N))));
             check(W, "rayon", r, EXPECTED);
             t
         }),

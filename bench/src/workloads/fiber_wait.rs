@@ -189,7 +189,7 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
             t
         }),
         Bench::new("rayon", move || {
-            let (r, t) = timed(|| pools.rayon.install(rayon_rounds));
+            let (r, t) = timed(|| pools.rayon().install(rayon_rounds));
             check(W, "rayon", r, expected);
             t
         }),

@@ -22,25 +22,19 @@ pub mod tree;
 
 use crate::impls::{Bench, Pools};
 
-/// Data shared by all implementations and thread counts, built once per
-/// process (outside timing) and only for the selected workloads.
+/// Data shared by all implementations and thread counts: each tree is
+/// built once per process, the first time a bench needs it (in a warm-up
+/// run, so never timed), and only in a process that runs a bench on it.
 pub struct Data {
-    big_tree: Option<&'static tree::Node>,
-    small_tree: Option<&'static tree::Node>,
+    big_tree: tree::LazyTree,
+    small_tree: tree::LazyTree,
 }
 
 impl Data {
-    pub fn new(selected: &[&str]) -> Self {
-        let build = |id: &str, layers: u32| {
-            selected.contains(&id).then(|| {
-                let (tree, secs) = tree::build(layers);
-                eprintln!("built the {id} tree ({layers} layers) in {secs:.2} s");
-                tree
-            })
-        };
+    pub fn new() -> Self {
         Data {
-            big_tree: build("tree-sum", tree::BIG_LAYERS),
-            small_tree: build("tree-sum-small", tree::SMALL_LAYERS),
+            big_tree: tree::LazyTree::new("tree-sum", tree::BIG_LAYERS),
+            small_tree: tree::LazyTree::new("tree-sum-small", tree::SMALL_LAYERS),
         }
     }
 }
@@ -62,11 +56,15 @@ pub fn fixed_benches(workload: &'static str) -> (usize, Vec<Bench<'static>>) {
 
 /// The benches of a workload that runs on the pools (every workload but
 /// the fixed ones).
-pub fn pool_benches<'a>(workload: &'static str, pools: &'a Pools, data: &Data) -> Vec<Bench<'a>> {
+pub fn pool_benches<'a>(
+    workload: &'static str,
+    pools: &'a Pools,
+    data: &'a Data,
+) -> Vec<Bench<'a>> {
     match workload {
         "fib" => fib::benches(pools),
-        "tree-sum" => tree::benches(workload, pools, data.big_tree.expect("tree built")),
-        "tree-sum-small" => tree::benches(workload, pools, data.small_tree.expect("tree built")),
+        "tree-sum" => tree::benches(workload, pools, &data.big_tree),
+        "tree-sum-small" => tree::benches(workload, pools, &data.small_tree),
         "spawn" => spawn::benches(pools),
         "skynet" => skynet::benches(pools),
         "nqueens" => nqueens::benches(pools),

@@ -167,12 +167,12 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
             t
         }),
         Bench::new("spindle", || {
-            let (r, t) = timed(|| pools.spindle.run(|| spindle(black_box(Board::EMPTY))));
+            let (r, t) = timed(|| pools.spindle().run(|| spindle(black_box(Board::EMPTY))));
             check(W, "spindle", r, EXPECTED);
             t
         }),
         Bench::new("rayon", || {
-            let (r, t) = timed(|| pools.rayon.install(|| rayon(black_box(Board::EMPTY))));
+            let (r, t) = timed(|| pools.rayon().install(|| rayon(black_box(Board::EMPTY))));
             check(W, "rayon", r, EXPECTED);
             t
         }),

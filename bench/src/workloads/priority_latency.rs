@@ -114,7 +114,7 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
             })
         }),
         Bench::latency("rayon", move |samples| {
-            run_one(threads, samples, &|_, job| pools.rayon.spawn_fifo(job))
+            run_one(threads, samples, &|_, job| pools.rayon().spawn_fifo(job))
         }),
     ]
 }

@@ -112,12 +112,12 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
             t
         }),
         Bench::new("spindle", || {
-            let (r, t) = timed(|| pools.spindle.run(|| spindle(0, black_box(LEAVES))));
+            let (r, t) = timed(|| pools.spindle().run(|| spindle(0, black_box(LEAVES))));
             check(W, "spindle", r, EXPECTED);
             t
         }),
         Bench::new("rayon", || {
-            let (r, t) = timed(|| pools.rayon.install(|| rayon(0, black_box(LEAVES))));
+            let (r, t) = timed(|| pools.rayon().install(|| rayon(0, black_box(LEAVES))));
             check(W, "rayon", r, EXPECTED);
             t
         }),

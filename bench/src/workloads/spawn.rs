@@ -71,12 +71,12 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
     const W: &str = "spawn";
     vec![
         Bench::new("spindle", || {
-            let (r, t) = timed(|| pools.spindle.run(spindle));
+            let (r, t) = timed(|| pools.spindle().run(spindle));
             check(W, "spindle", r, JOBS);
             t
         }),
         Bench::new("rayon", || {
-            let (r, t) = timed(|| pools.rayon.install(rayon));
+            let (r, t) = timed(|| pools.rayon().install(rayon));
             check(W, "rayon", r, JOBS);
             t
         }),
@@ -88,7 +88,7 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
         Bench::new("tokio", || {
             TOKIO_COUNTER.store(0, Relaxed);
             let (r, t) = timed(|| {
-                pools.tokio.block_on(async {
+                pools.tokio().block_on(async {
                     tokio::spawn(tokio_spawn_all())
                         .await
                         .expect("tokio task panicked")

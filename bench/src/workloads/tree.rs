@@ -29,6 +29,7 @@
 
 use crate::impls::{check, timed, Bench, Pools};
 use std::hint::black_box;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 pub const BIG_LAYERS: u32 = 24;
@@ -161,40 +162,69 @@ fn split(root: &Node, threads: usize) -> u64 {
     })
 }
 
+/// A tree built on first use: `root` builds it (and its expected sum)
+/// once per process.
+pub struct LazyTree {
+    id: &'static str,
+    layers: u32,
+    cell: OnceLock<(&'static Node, u64)>,
+}
+
+impl LazyTree {
+    pub fn new(id: &'static str, layers: u32) -> Self {
+        LazyTree {
+            id,
+            layers,
+            cell: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> (&'static Node, u64) {
+        *self.cell.get_or_init(|| {
+            let (tree, secs) = build(self.layers);
+            eprintln!(
+                "built the {} tree ({} layers) in {secs:.2} s",
+                self.id, self.layers
+            );
+            (tree, expected(tree))
+        })
+    }
+}
+
 /// One bench: each timed run sums the tree `reps` times back to back
 /// (entering the pool each time) and reports the time of one sum.
 fn bench<'a>(
     w: &'static str,
     name: &'static str,
     reps: u32,
-    want: u64,
-    mut sum: impl FnMut() -> u64 + 'a,
+    tree: &'a LazyTree,
+    mut sum: impl FnMut(&'static Node) -> u64 + 'a,
 ) -> Bench<'a> {
     Bench::new(name, move || {
-        let (total, t) = timed(|| (0..reps).fold(0u64, |acc, _| acc.wrapping_add(sum())));
+        let (root, want) = tree.get();
+        let (total, t) = timed(|| (0..reps).fold(0u64, |acc, _| acc.wrapping_add(sum(root))));
         check(w, name, total, want.wrapping_mul(u64::from(reps)));
         t / reps
     })
 }
 
-pub fn benches<'a>(w: &'static str, pools: &'a Pools, root: &'static Node) -> Vec<Bench<'a>> {
-    let want = expected(root);
+pub fn benches<'a>(w: &'static str, pools: &'a Pools, tree: &'a LazyTree) -> Vec<Bench<'a>> {
     // A single sum of the small tree takes microseconds: too short to time
     // alone reliably, so its runs repeat it.
     let reps = if w == "tree-sum-small" { SMALL_REPS } else { 1 };
     let threads = pools.threads;
     let mut benches = vec![
-        bench(w, "serial", reps, want, move || serial(black_box(root))),
-        bench(w, "spindle", reps, want, move || {
-            pools.spindle.run(move || spindle(black_box(root)))
+        bench(w, "serial", reps, tree, move |root| serial(black_box(root))),
+        bench(w, "spindle", reps, tree, move |root| {
+            pools.spindle().run(move || spindle(black_box(root)))
         }),
-        bench(w, "rayon", reps, want, move || {
-            pools.rayon.install(|| rayon(black_box(root)))
+        bench(w, "rayon", reps, tree, move |root| {
+            pools.rayon().install(|| rayon(black_box(root)))
         }),
-        bench(w, "chili", reps, want, move || {
+        bench(w, "chili", reps, tree, move |root| {
             pools.chili(|s| chili(s, black_box(root)))
         }),
-        bench(w, "forte", reps, want, move || {
+        bench(w, "forte", reps, tree, move |root| {
             pools.forte(|fw| forte(fw, black_box(root)))
         }),
     ];
@@ -202,12 +232,12 @@ pub fn benches<'a>(w: &'static str, pools: &'a Pools, root: &'static Node) -> Ve
     // waits for it: a cross-thread wake-up per run of sums. This row is the
     // form a program's main thread uses instead: it takes part itself.
     if threads == 1 && w == "tree-sum-small" {
-        benches.push(bench(w, "spindle-caller", reps, want, move || {
-            pools.spindle.install_here(|| spindle(black_box(root)))
+        benches.push(bench(w, "spindle-caller", reps, tree, move |root| {
+            pools.spindle().install_here(|| spindle(black_box(root)))
         }));
     }
     if threads > 1 && w == "tree-sum" {
-        benches.push(bench(w, "split", reps, want, move || {
+        benches.push(bench(w, "split", reps, tree, move |root| {
             split(black_box(root), threads)
         }));
     }
