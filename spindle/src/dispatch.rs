@@ -106,15 +106,20 @@ impl Pool {
     ///
     /// Re-raises the first panic of a job dispatched with `counter`, once.
     pub fn wait(&self, counter: &Counter) {
-        self.in_worker(|w| {
-            let cell = WaitCell::new();
-            if counter.inner.register(&cell) {
-                // Listed: the count reaching zero sets the cell.
-                w.wait_until(&cell);
-            }
-        });
-        counter.inner.rethrow();
+        wait_counter(self.registry(), counter);
     }
+}
+
+/// [`Pool::wait`] on `registry`'s pool.
+pub(crate) fn wait_counter(registry: &Registry, counter: &Counter) {
+    crate::pool::handle::in_worker(registry, |w| {
+        let cell = WaitCell::new();
+        if counter.inner.register(&cell) {
+            // Listed: the count reaching zero sets the cell.
+            w.wait_until(&cell);
+        }
+    });
+    counter.inner.rethrow();
 }
 
 fn dispatch_in<I, F>(registry: &Registry, counter: &Counter, jobs: I, placement: Placement)

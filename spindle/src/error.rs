@@ -110,6 +110,23 @@ pub enum Error {
     /// started on first use by a free function such as
     /// [`join`](crate::join)).
     GlobalPoolExists,
+    /// A task graph whose edges form a cycle: its nodes could never start.
+    GraphCycle {
+        /// The names of the nodes on one cycle, in edge order (the first
+        /// one's predecessor is the last).
+        nodes: Vec<String>,
+    },
+    /// An edge between a node of this graph and a node of another graph
+    /// builder.
+    ForeignNode {
+        /// The name of the node of the other builder.
+        node: String,
+    },
+    /// A task graph node with more predecessors than a node can count.
+    TooManyPredecessors {
+        /// The node's name.
+        node: String,
+    },
     /// The operating system refused to read or set a thread's affinity.
     Pin {
         /// The core a worker was being pinned to (`None`: reading the
@@ -200,6 +217,24 @@ impl fmt::Display for Error {
             Error::TooManyAffinitySets { max } => write!(
                 f,
                 "more than {max} distinct affinity sets used with one pool"
+            ),
+            Error::GraphCycle { nodes } => {
+                write!(f, "the task graph has a cycle: ")?;
+                for n in nodes {
+                    write!(f, "{n} -> ")?;
+                }
+                match nodes.first() {
+                    Some(first) => write!(f, "{first}"),
+                    None => Ok(()),
+                }
+            }
+            Error::ForeignNode { node } => write!(
+                f,
+                "an edge to node `{node}`, which belongs to another graph builder"
+            ),
+            Error::TooManyPredecessors { node } => write!(
+                f,
+                "task graph node `{node}` has more than 2^31 - 1 predecessors"
             ),
             Error::GlobalPoolExists => write!(
                 f,

@@ -66,6 +66,8 @@ mod error;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod fiber;
 #[cfg(not(loom))]
+mod graph;
+#[cfg(not(loom))]
 mod job_handle;
 #[cfg(not(loom))]
 mod join;
@@ -97,6 +99,8 @@ pub mod __bench {
 #[cfg(not(loom))]
 pub use current::{current_num_threads, current_thread_index};
 pub use error::Error;
+#[cfg(not(loom))]
+pub use graph::{Graph, GraphBuilder, GraphRun, GraphRunFuture, NodeRef};
 #[cfg(not(loom))]
 pub use job_handle::{spawn_handle, JobHandle};
 #[cfg(not(loom))]

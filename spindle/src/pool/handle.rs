@@ -179,101 +179,115 @@ impl Pool {
         Ok(self.in_worker(|w| w.join_placed(a, b, placement)))
     }
 
-    /// Enters the pool: on a slot of this pool, `op` runs right here. From
-    /// a slot of another pool, `op` is handed to this pool and the caller
-    /// waits for it while it keeps serving its own pool (it suspends its
-    /// fiber, or runs its own pool's jobs): a thread of one pool never
-    /// becomes another's, so pools that call into each other cannot
-    /// deadlock. From outside every pool, the caller takes this pool's
-    /// participant slot and runs `op` there, or, if another thread holds
-    /// that slot, hands `op` to a worker and sleeps.
+    /// [`in_worker`] on this pool.
     #[inline]
     pub(crate) fn in_worker<OP, R>(&self, op: OP) -> R
     where
         OP: FnOnce(&WorkerLocal) -> R + Send,
         R: Send,
     {
-        // Not through a closure: `op` would be copied into it.
-        let here = worker::Here::new();
-        match here.slot() {
-            Some(w) if core::ptr::eq(w.registry(), &*self.registry) => op(w),
-            Some(w) => self.in_worker_cross(w, op),
-            None => self.in_worker_cold(op),
-        }
+        in_worker(&self.registry, op)
     }
 
-    #[cold]
-    fn in_worker_cold<OP, R>(&self, op: OP) -> R
-    where
-        OP: FnOnce(&WorkerLocal) -> R + Send,
-        R: Send,
-    {
-        match self.registry.claim_participant() {
-            Some(local) => {
-                let guard = Participant::enter(&self.registry, local);
-                op(guard.local())
-            }
-            None => self.run_on_worker(op, None),
-        }
-    }
-
-    /// `in_worker` from `current`, a slot of another pool.
-    #[cold]
-    fn in_worker_cross<OP, R>(&self, current: &WorkerLocal, op: OP) -> R
-    where
-        OP: FnOnce(&WorkerLocal) -> R + Send,
-        R: Send,
-    {
-        self.run_on_worker(op, Some(current))
-    }
-
-    /// Runs `f` on this thread with a slot of this pool: the caller's own if
-    /// it runs one here; else, from outside every pool, the participant
-    /// slot if it is free. `None` if another thread holds that slot, or if
-    /// the caller runs a slot of another pool (it keeps that one).
+    /// [`with_local`] on this pool.
     pub(crate) fn with_local<R>(&self, f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
-        let here = worker::Here::new();
-        match here.slot() {
-            Some(w) if core::ptr::eq(w.registry(), &*self.registry) => return f(Some(w)),
-            Some(_) => return f(None),
-            None => {}
-        }
-        match self.registry.claim_participant() {
-            Some(local) => {
-                let guard = Participant::enter(&self.registry, local);
-                f(Some(guard.local()))
-            }
-            None => f(None),
-        }
+        with_local(&self.registry, f)
     }
+}
 
-    /// Hands `op` to this pool through the injector and waits until it
-    /// returns: on `waiter`, a slot of another pool, which goes on serving
-    /// that pool meanwhile; or, with no slot (an outside thread while the
-    /// participant slot is taken), by sleeping.
-    fn run_on_worker<OP, R>(&self, op: OP, waiter: Option<&WorkerLocal>) -> R
-    where
-        OP: FnOnce(&WorkerLocal) -> R + Send,
-        R: Send,
-    {
-        let registry = &*self.registry;
-        let op = || {
-            worker::with_current_in(registry, |w| {
-                // Injected jobs run only on this pool's slots.
-                op(w.expect("spindle: an injected job ran outside its pool"))
-            })
-        };
-        let job = StackJob::new(op);
-        // SAFETY: we wait below until the cell is set, so `job` outlives
-        // its execution.
-        let job_ref = unsafe { job.as_job_ref() };
-        registry.inject(job_ref);
-        match waiter {
-            Some(w) => w.wait_until(job.cell()),
-            None => block(job.cell(), Help::Allowed),
-        }
-        job.into_result()
+/// Enters the pool: on a slot of this pool, `op` runs right here. From
+/// a slot of another pool, `op` is handed to this pool and the caller
+/// waits for it while it keeps serving its own pool (it suspends its
+/// fiber, or runs its own pool's jobs): a thread of one pool never
+/// becomes another's, so pools that call into each other cannot
+/// deadlock. From outside every pool, the caller takes this pool's
+/// participant slot and runs `op` there, or, if another thread holds
+/// that slot, hands `op` to a worker and sleeps.
+#[inline]
+pub(crate) fn in_worker<OP, R>(registry: &Registry, op: OP) -> R
+where
+    OP: FnOnce(&WorkerLocal) -> R + Send,
+    R: Send,
+{
+    // Not through a closure: `op` would be copied into it.
+    let here = worker::Here::new();
+    match here.slot() {
+        Some(w) if core::ptr::eq(w.registry(), registry) => op(w),
+        Some(w) => in_worker_cross(registry, w, op),
+        None => in_worker_cold(registry, op),
     }
+}
+
+#[cold]
+fn in_worker_cold<OP, R>(registry: &Registry, op: OP) -> R
+where
+    OP: FnOnce(&WorkerLocal) -> R + Send,
+    R: Send,
+{
+    match registry.claim_participant() {
+        Some(local) => {
+            let guard = Participant::enter(registry, local);
+            op(guard.local())
+        }
+        None => run_on_worker(registry, op, None),
+    }
+}
+
+/// `in_worker` from `current`, a slot of another pool.
+#[cold]
+fn in_worker_cross<OP, R>(registry: &Registry, current: &WorkerLocal, op: OP) -> R
+where
+    OP: FnOnce(&WorkerLocal) -> R + Send,
+    R: Send,
+{
+    run_on_worker(registry, op, Some(current))
+}
+
+/// Runs `f` on this thread with a slot of this pool: the caller's own if
+/// it runs one here; else, from outside every pool, the participant
+/// slot if it is free. `None` if another thread holds that slot, or if
+/// the caller runs a slot of another pool (it keeps that one).
+pub(crate) fn with_local<R>(registry: &Registry, f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
+    let here = worker::Here::new();
+    match here.slot() {
+        Some(w) if core::ptr::eq(w.registry(), registry) => return f(Some(w)),
+        Some(_) => return f(None),
+        None => {}
+    }
+    match registry.claim_participant() {
+        Some(local) => {
+            let guard = Participant::enter(registry, local);
+            f(Some(guard.local()))
+        }
+        None => f(None),
+    }
+}
+
+/// Hands `op` to this pool through the injector and waits until it
+/// returns: on `waiter`, a slot of another pool, which goes on serving
+/// that pool meanwhile; or, with no slot (an outside thread while the
+/// participant slot is taken), by sleeping.
+fn run_on_worker<OP, R>(registry: &Registry, op: OP, waiter: Option<&WorkerLocal>) -> R
+where
+    OP: FnOnce(&WorkerLocal) -> R + Send,
+    R: Send,
+{
+    let op = || {
+        worker::with_current_in(registry, |w| {
+            // Injected jobs run only on this pool's slots.
+            op(w.expect("spindle: an injected job ran outside its pool"))
+        })
+    };
+    let job = StackJob::new(op);
+    // SAFETY: we wait below until the cell is set, so `job` outlives
+    // its execution.
+    let job_ref = unsafe { job.as_job_ref() };
+    registry.inject(job_ref);
+    match waiter {
+        Some(w) => w.wait_until(job.cell()),
+        None => block(job.cell(), Help::Allowed),
+    }
+    job.into_result()
 }
 
 /// An outside thread's hold on the participant slot. While it lives, the

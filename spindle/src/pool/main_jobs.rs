@@ -12,10 +12,17 @@ use std::thread::ThreadId;
 
 use crate::error::Error;
 use crate::facade::{AtomicUsize, Mutex, Ordering};
+use crate::job::JobRef;
 use crate::pool::registry::Registry;
 use crate::pool::Pool;
 
-type MainJob = Box<dyn FnOnce() + Send>;
+/// A queued main job: a boxed closure (`spawn_on_main`), or a job whose
+/// memory lives elsewhere (a graph's main-thread node, queued each run
+/// without allocating).
+enum MainJob {
+    Boxed(Box<dyn FnOnce() + Send>),
+    Job(JobRef),
+}
 
 /// The queue of main jobs of one pool.
 pub(crate) struct MainJobs {
@@ -56,6 +63,22 @@ impl MainJobs {
 }
 
 impl Registry {
+    /// Queues `job` for the thread that built the pool.
+    ///
+    /// # Safety
+    ///
+    /// As for any queued job (rules of `job`): `job` stays alive until it
+    /// has executed, and is queued once per execution.
+    pub(crate) unsafe fn queue_main_job(&self, job: JobRef) {
+        self.main_jobs.push(MainJob::Job(job));
+        self.wake_main();
+    }
+
+    /// The owner may be asleep in a wait on the participant slot.
+    fn wake_main(&self) {
+        self.sleep.parker(self.num_slots() - 1).unpark();
+    }
+
     /// Runs the queued main jobs if this is the owner thread; returns how
     /// many ran. Panics go to the pool's panic handler.
     pub(crate) fn run_main_jobs_here(&self) -> usize {
@@ -64,8 +87,16 @@ impl Registry {
         }
         let mut n = 0;
         while let Some(job) = self.main_jobs.pop() {
-            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
-                self.handle_panic(p);
+            match job {
+                MainJob::Boxed(job) => {
+                    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+                        self.handle_panic(p);
+                    }
+                }
+                // SAFETY: popped from the queue, so ours alone to run
+                // (`queue_main_job`'s contract keeps it alive until then);
+                // a job never unwinds (rule 3 of `job`).
+                MainJob::Job(job) => unsafe { job.execute() },
             }
             n += 1;
         }
@@ -108,9 +139,8 @@ impl Pool {
         F: FnOnce() + Send + 'static,
     {
         let registry = self.registry();
-        registry.main_jobs.push(Box::new(f));
-        // The owner may be asleep in a wait on the participant slot.
-        registry.sleep.parker(registry.num_slots() - 1).unpark();
+        registry.main_jobs.push(MainJob::Boxed(Box::new(f)));
+        registry.wake_main();
     }
 
     /// Runs the main jobs queued so far (and any they queue); returns how

@@ -48,6 +48,21 @@ impl Registry {
         }
     }
 
+    /// Queues a job whose memory lives elsewhere (a task graph's node) from
+    /// the calling thread: onto its slot's queues if it runs one of this
+    /// pool's, else through the global injector.
+    ///
+    /// # Safety
+    ///
+    /// The rules of `job`: `job` stays alive until it has executed, and is
+    /// queued once per execution.
+    pub(crate) unsafe fn queue(&self, job: JobRef) {
+        with_current_in(self, |w| match w {
+            Some(w) => w.push_public(job),
+            None => self.inject(job),
+        })
+    }
+
     /// Queues a batch of jobs with `placement`, with one decision about
     /// waking workers for all of them (plain jobs; others go one by one
     /// where their class or set says, each waking whoever may take it).

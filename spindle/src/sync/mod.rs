@@ -6,6 +6,8 @@
 
 #[cfg(not(loom))]
 pub(crate) mod block;
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) mod countdown;
 #[cfg(not(loom))]
 pub(crate) mod counter;
 #[cfg(not(loom))]

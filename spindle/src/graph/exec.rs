@@ -1,0 +1,399 @@
+//! Running a task graph: the nodes' embedded jobs, how a finished node
+//! starts its successors, and how runs follow one another.
+//!
+//! # Spec
+//!
+//! - Every node embeds its job (`NodeSlot`, header first), queued through
+//!   the pool's ordinary queues with the node's priority and affinity, or
+//!   to the main thread's queue. A run allocates nothing.
+//! - Runs of one graph are sequential: `runs` counts runs asked for and
+//!   not finished; whoever raises it from 0 starts a run, and whoever ends
+//!   a run with more asked for starts the next. So a node belongs to at
+//!   most one run at a time, and its embedded job is queued at most once.
+//! - In a run every node *starts* exactly once, run or skipped: its
+//!   countdown's last arrival (`sync/countdown.rs`) queues it, or runs it
+//!   next on the same thread. A node is skipped (its closure not called)
+//!   if a predecessor panicked or was skipped, or if the run was
+//!   cancelled; its successors are then skipped too. When a node starts it
+//!   re-arms its countdown for the next run (no pass over the graph
+//!   between runs).
+//! - `left` counts nodes of the current run not finished; the node that
+//!   brings it to zero ends the run: it starts the next one if asked, lets
+//!   go of the run's reference to the graph, and then counts the run done
+//!   on the graph's counter (which wakes waiters). Nothing of the graph is
+//!   touched after that reference is dropped.
+
+use core::ptr::NonNull;
+use std::any::Any;
+
+use crate::facade::{Arc, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::job::{JobHeader, JobRef};
+use crate::pool::placement::Placement;
+use crate::pool::registry::Registry;
+use crate::sync::countdown::Countdown;
+use crate::sync::Counter;
+
+/// What a node does when it runs.
+pub(crate) enum Work<'env> {
+    Call(Box<dyn Fn() + Send + Sync + 'env>),
+    Batch(usize, Box<dyn Fn(usize) + Send + Sync + 'env>),
+}
+
+/// The same, with the borrow's lifetime erased (see `GraphInner::new`).
+type ErasedWork = Work<'static>;
+
+/// A checked node, for `GraphInner::new`.
+pub(crate) struct NodeSpec<'env> {
+    pub(crate) name: String,
+    pub(crate) work: Work<'env>,
+    pub(crate) placement: Placement,
+    pub(crate) main_thread: bool,
+    pub(crate) predecessors: u32,
+    pub(crate) successors: Vec<u32>,
+}
+
+/// A node as it runs: its job header first, so the header's address is
+/// the node's.
+#[repr(C)]
+pub(crate) struct NodeSlot {
+    header: JobHeader,
+    graph: *const GraphInner,
+    countdown: Countdown,
+    /// Set by whoever queues this node when a predecessor failed this run;
+    /// read when it starts. The queueing orders the two.
+    poisoned: AtomicBool,
+    predecessors: u32,
+    /// This node's successors: `succ[first..end]` of the graph.
+    first: u32,
+    end: u32,
+    work: ErasedWork,
+    pub(crate) name: String,
+    placement: Placement,
+    main_thread: bool,
+}
+
+impl NodeSlot {
+    pub(crate) fn is_main_thread(&self) -> bool {
+        self.main_thread
+    }
+
+    pub(crate) fn priority(&self) -> crate::options::Priority {
+        self.placement.priority
+    }
+
+    /// This node's successors' indices.
+    pub(crate) fn successors<'g>(&self, g: &'g GraphInner) -> &'g [u32] {
+        &g.succ[self.first as usize..self.end as usize]
+    }
+}
+
+pub(crate) struct GraphInner {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) nodes: Box<[NodeSlot]>,
+    pub(crate) succ: Box<[u32]>,
+    sources: Box<[u32]>,
+    /// Nodes of the current run not finished yet.
+    left: AtomicUsize,
+    /// Runs asked for and not finished.
+    runs: AtomicUsize,
+    /// Runs asked for, ever: the number of the newest.
+    asked: AtomicU64,
+    /// The number of the run in progress (the last started).
+    current: AtomicU64,
+    /// Runs up to this number are cancelled.
+    cancel_upto: AtomicU64,
+    /// The number of the last finished run.
+    finished: AtomicU64,
+    /// Counts unfinished runs; keeps the first panic of a node.
+    pub(crate) counter: Counter,
+}
+
+// SAFETY: the raw pointers in the nodes point into this same value (their
+// graph), which is `Sync`; the nodes' other shared state is atomics and
+// the `Send + Sync` closures.
+unsafe impl Send for GraphInner {}
+// SAFETY: as above.
+unsafe impl Sync for GraphInner {}
+
+impl GraphInner {
+    /// Lays out `specs` (checked: acyclic, successors in range).
+    ///
+    /// The closures' borrow lifetime is erased here. That is sound because
+    /// the only handle users get, `Graph<'env>`, cannot outlive `'env`,
+    /// runs of a graph that is not `'static` only start through
+    /// `run_scoped`, which returns after the run's last reference to this
+    /// value is dropped, and a closure is only called during a run.
+    pub(crate) fn new(registry: Arc<Registry>, specs: Vec<NodeSpec<'_>>) -> Arc<Self> {
+        let sources: Box<[u32]> = specs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.predecessors == 0)
+            .map(|(i, _)| i as u32)
+            .collect();
+        let mut succ = Vec::new();
+        Arc::new_cyclic(|me| {
+            let graph: *const GraphInner = me.as_ptr();
+            let nodes: Box<[NodeSlot]> = specs
+                .into_iter()
+                .map(|s| {
+                    let first = succ.len() as u32;
+                    succ.extend_from_slice(&s.successors);
+                    NodeSlot {
+                        header: JobHeader::with_options(
+                            execute_node,
+                            s.placement.priority,
+                            s.placement.affinity,
+                        ),
+                        graph,
+                        countdown: Countdown::new(s.predecessors),
+                        poisoned: AtomicBool::new(false),
+                        predecessors: s.predecessors,
+                        first,
+                        end: succ.len() as u32,
+                        // SAFETY: only the lifetime changes (see above).
+                        work: unsafe { core::mem::transmute::<Work<'_>, ErasedWork>(s.work) },
+                        name: s.name,
+                        placement: s.placement,
+                        main_thread: s.main_thread,
+                    }
+                })
+                .collect();
+            GraphInner {
+                registry,
+                nodes,
+                succ: succ.into_boxed_slice(),
+                sources,
+                left: AtomicUsize::new(0),
+                runs: AtomicUsize::new(0),
+                asked: AtomicU64::new(0),
+                current: AtomicU64::new(0),
+                cancel_upto: AtomicU64::new(0),
+                finished: AtomicU64::new(0),
+                counter: Counter::new(),
+            }
+        })
+    }
+
+    /// Asks for one more run; returns its number. It starts now if no run
+    /// is in progress, else when the runs asked before it have finished.
+    pub(crate) fn ask_run(self: &Arc<Self>) -> u64 {
+        // The run's own reference, dropped by `end_run`.
+        let raw = Arc::into_raw(self.clone());
+        self.counter.inner.add(1);
+        let number = self.asked.fetch_add(1, Ordering::Relaxed) + 1;
+        // AcqRel: a run we start must see the previous run's end (the
+        // countdowns it re-armed).
+        if self.runs.fetch_add(1, Ordering::AcqRel) == 0 {
+            // SAFETY: `raw` is the run reference just taken.
+            unsafe { start_runs(raw) };
+        }
+        number
+    }
+
+    pub(crate) fn is_finished(&self, run: u64) -> bool {
+        self.finished.load(Ordering::Acquire) >= run
+    }
+
+    pub(crate) fn cancel(&self, run: u64) {
+        self.cancel_upto.fetch_max(run, Ordering::Relaxed);
+    }
+
+    fn node(&self, i: u32) -> &NodeSlot {
+        &self.nodes[i as usize]
+    }
+
+    /// Queues `node` (its predecessors have all arrived this run).
+    fn queue(&self, node: &NodeSlot, poisoned: bool) {
+        node.poisoned.store(poisoned, Ordering::Relaxed);
+        let header = NonNull::from(&node.header);
+        // SAFETY: the node lives as long as the graph, which this run keeps
+        // alive until every node has finished; it is queued once per run
+        // (its countdown's last arrival), and runs are sequential.
+        unsafe {
+            let job = JobRef::tagged(header, node.placement.priority, node.placement.affinity);
+            if node.main_thread {
+                self.registry.queue_main_job(job);
+            } else {
+                self.registry.queue(job);
+            }
+        }
+    }
+}
+
+/// Starts the run just asked for, and the next one asked for if this one
+/// ends before its starter lets go of it (every node finished meanwhile,
+/// or none to run), and so on.
+///
+/// The starter counts as one more node of the run (`left` starts at
+/// nodes + 1) until it has queued every source, so the run cannot end,
+/// and the graph cannot be freed, while it does.
+///
+/// # Safety
+///
+/// `graph` is the run's reference (`ask_run`), handed over.
+unsafe fn start_runs(graph: *const GraphInner) {
+    loop {
+        let ended = {
+            // SAFETY: the run's reference keeps the graph alive, and the
+            // run cannot end before our own count goes below.
+            let g = unsafe { &*graph };
+            g.current.fetch_add(1, Ordering::Relaxed);
+            g.left.store(g.nodes.len() + 1, Ordering::Relaxed);
+            for i in 0..g.sources.len() {
+                g.queue(g.node(g.sources[i]), false);
+            }
+            // AcqRel, as a node's: whoever ends the run sees the queueing.
+            g.left.fetch_sub(1, Ordering::AcqRel) == 1
+        };
+        // SAFETY: `ended`: the run's reference is ours to hand over.
+        if !ended || !unsafe { end_run(graph) } {
+            return;
+        }
+    }
+}
+
+/// Ends the current run: records it, drops this run's reference and
+/// counts the run done. Returns true if another run was asked for: the
+/// caller starts it with `graph` as that run's reference (`start_runs`).
+///
+/// # Safety
+///
+/// `graph` is the ending run's reference, handed over: the graph may be
+/// freed inside, so the caller does not touch it after (unless this
+/// returns true: then the next run's reference keeps it).
+unsafe fn end_run(graph: *const GraphInner) -> bool {
+    let (counter, more) = {
+        // SAFETY: the run reference keeps it alive until dropped below.
+        let g = unsafe { &*graph };
+        g.finished
+            .store(g.current.load(Ordering::Relaxed), Ordering::Release);
+        // AcqRel: the next run starts after this one's end, re-armed
+        // countdowns included; an `ask_run` raising the count from 0 sees
+        // it too.
+        (g.counter.clone(), g.runs.fetch_sub(1, Ordering::AcqRel) > 1)
+    };
+    // SAFETY: this run's reference, taken by `ask_run`, dropped once. With
+    // `more`, the next run's reference (taken by its `ask_run`) keeps the
+    // graph.
+    unsafe { Arc::decrement_strong_count(graph) };
+    // The count on the counter goes last: a waiter that returns may end
+    // the borrows of a scoped graph, and by then no run of it holds it.
+    counter.inner.complete_one();
+    more
+}
+
+/// The job of every node.
+///
+/// # Safety
+///
+/// `header` is the header of a `NodeSlot`, queued by its graph's run.
+unsafe fn execute_node(header: NonNull<JobHeader>) {
+    let node = header.cast::<NodeSlot>().as_ptr().cast_const();
+    // SAFETY: the header is a node's first field (`repr(C)`); the run keeps
+    // the node alive until it has finished; the queueing ordered the store.
+    let poisoned = unsafe { (*node).poisoned.load(Ordering::Relaxed) };
+    // SAFETY: forwarded.
+    unsafe { drive(node, poisoned) };
+}
+
+/// Runs `node` and then, on this thread, the ready successor each node
+/// picks, until one picks none.
+///
+/// # Safety
+///
+/// `node` has started in its graph's current run (its countdown's last
+/// arrival, or a source). Raw pointers, not references: once a node has
+/// finished, another thread may end the run and free the graph while this
+/// frame still exists.
+unsafe fn drive(mut node: *const NodeSlot, mut poisoned: bool) {
+    // SAFETY: forwarded.
+    while let Some((next, p)) = unsafe { run_node(node, poisoned) } {
+        (node, poisoned) = (next, p);
+    }
+}
+
+/// Runs (or skips) one node, arrives at its successors, and finishes it.
+/// Returns a ready successor for this thread to run next.
+///
+/// # Safety
+///
+/// As `drive`.
+unsafe fn run_node(node_ptr: *const NodeSlot, poisoned: bool) -> Option<(*const NodeSlot, bool)> {
+    // SAFETY: the run's reference keeps the graph and its nodes alive
+    // until this node has finished (the decrement of `left` below).
+    let graph = unsafe { (*node_ptr).graph };
+    let (ended, next) = {
+        // SAFETY: as above.
+        let node = unsafe { &*node_ptr };
+        // SAFETY: as above.
+        let g = unsafe { &*graph };
+        // Every predecessor has arrived: re-arm for the next run (spec).
+        node.countdown.reset(node.predecessors);
+        let cancelled = g.cancel_upto.load(Ordering::Relaxed) >= g.current.load(Ordering::Relaxed);
+        let mut failed = poisoned || cancelled;
+        if !failed {
+            if let Err(p) = call(g, &node.work) {
+                failed = true;
+                if let Some(later) = g.counter.inner.record_panic(p) {
+                    g.registry.handle_panic(later);
+                }
+            }
+        }
+        let mut next: Option<(*const NodeSlot, bool)> = None;
+        for &s in &g.succ[node.first as usize..node.end as usize] {
+            let succ = g.node(s);
+            if let Some(p) = succ.countdown.arrive(failed) {
+                // Run it here, next, if nothing needs it elsewhere: a skip
+                // costs nothing anywhere; a plain node after a plain node
+                // (or a main-thread node after one) keeps its data hot.
+                let here = p
+                    || cancelled
+                    || if node.main_thread {
+                        succ.main_thread
+                    } else {
+                        !succ.main_thread && succ.placement.is_plain()
+                    };
+                if next.is_none() && here {
+                    next = Some((succ, p));
+                } else {
+                    g.queue(succ, p);
+                }
+            }
+        }
+        // AcqRel: whoever ends the run sees every node's work and re-armed
+        // countdown. With `next` (not finished), this is not the last.
+        (g.left.fetch_sub(1, Ordering::AcqRel) == 1, next)
+    };
+    // From here on the graph may be gone, unless this node ended the run.
+    // SAFETY: `ended`: the run's reference is ours to hand over; a next
+    // run asked for is started with its own.
+    if ended && unsafe { end_run(graph) } {
+        // SAFETY: `end_run` returned true: `graph` is the next run's.
+        unsafe { start_runs(graph) };
+    }
+    next
+}
+
+/// Calls a node's work, catching a panic.
+fn call(g: &GraphInner, work: &ErasedWork) -> Result<(), Box<dyn Any + Send>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match work {
+        Work::Call(f) => f(),
+        Work::Batch(n, f) => {
+            if *n > 0 {
+                // Split on this pool's slot (a main-thread node runs on the
+                // owner thread, which may hold none yet).
+                crate::pool::handle::in_worker(&g.registry, |_| split(0, *n, &**f));
+            }
+        }
+    }))
+}
+
+/// Calls `f(i)` for `i` in `lo..hi`, halves in parallel.
+fn split(lo: usize, hi: usize, f: &(dyn Fn(usize) + Send + Sync)) {
+    if hi - lo == 1 {
+        f(lo);
+        return;
+    }
+    let mid = lo + (hi - lo) / 2;
+    crate::join(|| split(lo, mid, f), || split(mid, hi, f));
+}
