@@ -270,6 +270,7 @@ impl<T> Worker<T> {
     /// Where the next push will go: items pushed from now on are "at or
     /// above" this mark until the owner pops below it (see `pop_from`).
     #[inline]
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn mark(&self) -> usize {
         // Only this thread writes `bottom`.
         self.inner.bottom.load(Ordering::Relaxed)
@@ -279,6 +280,7 @@ impl<T> Worker<T> {
     /// deque held more than `mark`'s worth when it was taken), else
     /// `None` without touching the deque.
     #[inline]
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn pop_from(&self, mark: usize) -> Option<NonNull<T>> {
         // Only this thread writes `bottom`.
         let b = self.inner.bottom.load(Ordering::Relaxed);

@@ -185,10 +185,8 @@ impl CounterInner {
         // Release: the job's effects happen before a waiter's acquire of
         // zero. Acquire: the last decrement sees every earlier one's.
         if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let waiters = self.waiters.lock().take_all();
-            for w in waiters {
-                w.wake();
-            }
+            // The caller holds a handle to the counter (a job's clone).
+            self.waiters.wake_all_after(|| {});
         }
     }
 

@@ -74,20 +74,22 @@ impl Event {
     /// Sets the event: releases every waiter (manual) or the oldest one
     /// (auto; if none waits, the next `wait` returns at once).
     pub fn set(&self) {
+        if self.manual {
+            // Set and take the list in one critical section: a waiter
+            // listing itself after sees the flag.
+            self.waiters
+                .wake_all_after(|| self.set.store(true, Ordering::Release));
+            return;
+        }
         let granted = {
             let mut q = self.waiters.lock();
-            if self.manual {
+            let one = q.grant_one();
+            if one.is_none() {
                 self.set.store(true, Ordering::Release);
-                q.take_all()
-            } else {
-                let one = q.grant_one();
-                if one.is_none() {
-                    self.set.store(true, Ordering::Release);
-                }
-                one.into_iter().collect()
             }
+            one
         };
-        for w in granted {
+        if let Some(w) = granted {
             w.wake();
         }
     }

@@ -56,6 +56,10 @@ pub(crate) fn new_token() -> usize {
 #[derive(Default)]
 pub(crate) struct WaitList {
     list: StdMutex<VecDeque<Waiter>>,
+    /// An empty list with room, swapped in by `wake_all` for the one it
+    /// takes out, so that listing waiters again does not allocate (a
+    /// counter or graph waited on every frame).
+    spare: StdMutex<VecDeque<Waiter>>,
 }
 
 /// The list, locked.
@@ -64,6 +68,26 @@ pub(crate) struct Locked<'a>(std::sync::MutexGuard<'a, VecDeque<Waiter>>);
 impl WaitList {
     pub(crate) fn lock(&self) -> Locked<'_> {
         Locked(self.list.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Runs `under_lock` with the list locked, takes every waiter out in
+    /// the same critical section, and wakes them, oldest first, after the
+    /// lock is dropped. The caller keeps the list alive through the call
+    /// (a woken waiter may drop its own handle to it).
+    pub(crate) fn wake_all_after(&self, under_lock: impl FnOnce()) {
+        let mut taken = core::mem::take(&mut *self.spare.lock().unwrap_or_else(|e| e.into_inner()));
+        {
+            let mut q = self.lock();
+            under_lock();
+            core::mem::swap(&mut *q.0, &mut taken);
+        }
+        for w in taken.drain(..) {
+            w.wake();
+        }
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        if spare.capacity() < taken.capacity() {
+            *spare = taken;
+        }
     }
 }
 
@@ -91,11 +115,6 @@ impl Locked<'_> {
     /// dropping the lock.
     pub(crate) fn grant_one(&mut self) -> Option<Waiter> {
         self.0.pop_front()
-    }
-
-    /// Takes every waiter out, oldest first.
-    pub(crate) fn take_all(&mut self) -> VecDeque<Waiter> {
-        core::mem::take(&mut *self.0)
     }
 
     /// For a future listed under `token`: makes `waker` the one to wake
