@@ -109,6 +109,11 @@ pub struct Spindle {
 }
 
 impl Spindle {
+    /// The pool itself, to build what runs on it (a task graph).
+    pub fn pool(&self) -> &spindle::Pool {
+        &self.pool
+    }
+
     /// Runs `f` with exactly `threads` threads running jobs.
     pub fn run<R: Send + 'static>(&self, f: impl FnOnce() -> R + Send + 'static) -> R {
         if self.threads == 1 {

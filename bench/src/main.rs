@@ -76,6 +76,10 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("async-ping-pong-seq", "one pair of tasks, 10^6 messages back and forth through bounded channels"),
     ("async-chained-spawn", "tokio's chained_spawn: a chain of 1000 spawns, one at a time"),
     ("async-skynet", "the skynet tree with a task per node (1,111,110 tasks)"),
+    ("graph-chain", "a task graph that is a chain of 65,536 tiny nodes: scheduling latency per node"),
+    ("graph-tree", "a task graph that is a complete binary tree of 2^16 - 1 nodes, each before its children"),
+    ("graph-wavefront", "a 256x256 grid task graph, each cell after its left and top neighbours"),
+    ("graph-random", "a random task graph of 2^15 nodes with 0-4 edges each to later nodes"),
     ("priority-latency", "delay of a High job submitted every ms behind a flood of Low jobs (p50/p99)"),
     ("affinity", "5000 jobs pinned to worker 0 while 4000 others load every worker"),
 ];

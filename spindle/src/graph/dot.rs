@@ -8,7 +8,7 @@ use crate::options::Priority;
 /// Graphviz text for `g`: nodes `n0, n1, ...` labelled with their names.
 pub(super) fn to_dot(g: &GraphInner) -> String {
     let mut out = String::from("digraph spindle {\n    node [shape=box];\n");
-    for (i, n) in g.nodes.iter().enumerate() {
+    for (i, n) in g.info.iter().enumerate() {
         let mut label = escape(&n.name);
         if n.is_main_thread() {
             label.push_str(" [main]");
@@ -21,7 +21,7 @@ pub(super) fn to_dot(g: &GraphInner) -> String {
         }
         let _ = writeln!(out, "    n{i} [label=\"{label}\"];");
     }
-    for (i, n) in g.nodes.iter().enumerate() {
+    for (i, n) in g.info.iter().enumerate() {
         for s in n.successors(g) {
             let _ = writeln!(out, "    n{i} -> n{s};");
         }

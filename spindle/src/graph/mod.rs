@@ -182,7 +182,7 @@ impl<'env> Graph<'env> {
 
     /// How many nodes.
     pub fn len(&self) -> usize {
-        self.inner.nodes.len()
+        self.inner.len()
     }
 
     /// True for a graph without nodes (a run of it finishes at once).
