@@ -123,7 +123,7 @@ pub fn shape(workload: &str) -> Shape {
         "graph-chain" => Shape::chain(1 << 16),
         "graph-tree" => Shape::tree((1 << 16) - 1),
         "graph-wavefront" => Shape::wavefront(256),
-        "graph-random" => Shape::random(1 << 15, 0x5eed_0f_d46),
+        "graph-random" => Shape::random(1 << 15, 0x0005_eed0_fd46),
         other => unreachable!("not a graph workload: {other}"),
     }
 }
