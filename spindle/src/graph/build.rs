@@ -6,6 +6,7 @@ use core::cell::RefCell;
 use core::marker::PhantomData;
 
 use super::exec::{GraphInner, NodeSpec, Work};
+use super::node_fn::NodeFn;
 use super::Graph;
 use crate::error::Error;
 use crate::facade::Arc;
@@ -72,7 +73,7 @@ impl<'env> GraphBuilder<'env> {
         name: impl Into<String>,
         f: impl Fn() + Send + Sync + 'env,
     ) -> NodeRef<'_, 'env> {
-        self.push(name.into(), Work::Call(Box::new(f)))
+        self.push(name.into(), Work::Call(NodeFn::new(f)))
     }
 
     /// Adds a node that calls `f(i)` for every `i` in `0..n` per run, in

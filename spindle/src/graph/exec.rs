@@ -26,6 +26,7 @@
 use core::ptr::NonNull;
 use std::any::Any;
 
+use super::node_fn::NodeFn;
 use crate::facade::{Arc, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::job::{JobHeader, JobRef};
 use crate::pool::placement::Placement;
@@ -35,7 +36,7 @@ use crate::sync::Counter;
 
 /// What a node does when it runs.
 pub(crate) enum Work<'env> {
-    Call(Box<dyn Fn() + Send + Sync + 'env>),
+    Call(NodeFn<'env>),
     Batch(usize, Box<dyn Fn(usize) + Send + Sync + 'env>),
 }
 
@@ -449,7 +450,7 @@ unsafe fn run_node(node_ptr: *const NodeSlot, poisoned: bool) -> Option<(*const 
 /// Calls a node's work, catching a panic.
 fn call(g: &GraphInner, work: &ErasedWork) -> Result<(), Box<dyn Any + Send>> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match work {
-        Work::Call(f) => f(),
+        Work::Call(f) => f.call(),
         Work::Batch(n, f) => {
             if *n > 0 {
                 // Split on this pool's slot (a main-thread node runs on the

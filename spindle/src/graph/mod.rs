@@ -4,6 +4,7 @@
 mod build;
 mod dot;
 mod exec;
+mod node_fn;
 
 use core::marker::PhantomData;
 use core::pin::Pin;
