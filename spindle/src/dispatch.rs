@@ -127,22 +127,29 @@ where
     I: IntoIterator<Item = F>,
     F: FnOnce() + Send + 'static,
 {
-    let jobs = jobs.into_iter().map(|f| {
-        let inner = counter.inner.clone();
-        move || {
-            if let JobResult::Panic(p) = JobResult::call(f) {
-                if let Some(later) = inner.record_panic(p) {
-                    // Not the first: the pool's handler gets it. Queued
-                    // jobs run on a slot of their pool.
-                    with_current(|w| match w {
-                        Some(w) => w.registry().handle_panic(later),
-                        None => crate::unwind::drop_payload(later),
-                    });
-                }
-            }
-            inner.complete_one();
-        }
-    });
+    let jobs = jobs.into_iter().map(|f| counted(counter, f));
     // Raised before any job can run (and lower it).
     registry.submit_batch(jobs, placement, |n| counter.inner.add(n));
+}
+
+/// `f` as a job of `counter`'s: it records a panic there, then lowers the
+/// count (which the caller raised for it).
+pub(crate) fn counted<F>(counter: &Counter, f: F) -> impl FnOnce() + Send + 'static
+where
+    F: FnOnce() + Send + 'static,
+{
+    let inner = counter.inner.clone();
+    move || {
+        if let JobResult::Panic(p) = JobResult::call(f) {
+            if let Some(later) = inner.record_panic(p) {
+                // Not the first: the pool's handler gets it. Queued jobs
+                // run on a slot of their pool.
+                with_current(|w| match w {
+                    Some(w) => w.registry().handle_panic(later),
+                    None => crate::unwind::drop_payload(later),
+                });
+            }
+        }
+        inner.complete_one();
+    }
 }

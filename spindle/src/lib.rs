@@ -58,6 +58,8 @@ mod unwind;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod affinity;
 #[cfg(not(loom))]
+mod continuation;
+#[cfg(not(loom))]
 mod current;
 #[cfg(not(loom))]
 mod dispatch;

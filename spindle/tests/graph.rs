@@ -10,6 +10,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Rounds of a repeated check: fewer under Miri, which interprets.
+const fn rounds(normal: usize, miri: usize) -> usize {
+    if cfg!(miri) {
+        miri
+    } else {
+        normal
+    }
+}
+
 fn pool(workers: usize) -> Arc<Pool> {
     Arc::new(Pool::builder().workers(workers).build().expect("pool"))
 }
@@ -30,7 +39,7 @@ fn nodes_run_after_their_predecessors_every_run() {
             a.precedes(b).precedes(c);
             d.succeeds(&[b, c]);
             let graph = g.build().unwrap();
-            for _ in 0..200 {
+            for _ in 0..rounds(200, 5) {
                 log.lock().unwrap().clear();
                 p.run_scoped(&graph);
                 let order = log.lock().unwrap().clone();
@@ -76,7 +85,7 @@ fn random_dags_respect_every_edge_over_many_runs() {
     within(120, "random dags", || {
         for workers in [1, 2, 4] {
             let p = pool(workers);
-            let n = 500;
+            let n = rounds(500, 30);
             // Edges only from lower to higher index: acyclic.
             let mut seed = 0x9e37_79b9_7f4a_7c15_u64 ^ workers as u64;
             let mut rand = move || {
@@ -109,7 +118,7 @@ fn random_dags_respect_every_edge_over_many_runs() {
                 nodes[a].precedes(nodes[b]);
             }
             let graph = g.build().unwrap();
-            for run in 1..=20 {
+            for run in 1..=rounds(20, 3) {
                 graph.run_scoped();
                 for &(a, b) in &edges {
                     let (sa, sb) = (
@@ -143,7 +152,7 @@ fn a_panicking_node_cancels_its_dependents_and_the_wait_reraises_it() {
         c.precedes(d);
         e.precedes(d);
         let graph = g.build().unwrap();
-        for _ in 0..20 {
+        for _ in 0..rounds(20, 3) {
             ran.lock().unwrap().clear();
             let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 graph.run_scoped();
@@ -237,7 +246,7 @@ fn runs_of_one_graph_never_interleave() {
         enter.precedes(work);
         work.precedes(leave);
         let graph = g.build().unwrap();
-        let runs: Vec<_> = (0..100).map(|_| graph.run()).collect();
+        let runs: Vec<_> = (0..rounds(100, 8)).map(|_| graph.run()).collect();
         for r in runs {
             r.wait();
         }
@@ -277,7 +286,7 @@ fn a_node_may_wait_for_nested_work_before_its_successors_start() {
 fn batch_nodes_call_every_index_once() {
     within(60, "batch", || {
         let p = pool(2);
-        let hits: Vec<AtomicUsize> = (0..1000).map(|_| AtomicUsize::new(0)).collect();
+        let hits: Vec<AtomicUsize> = (0..rounds(1000, 40)).map(|_| AtomicUsize::new(0)).collect();
         let g = p.graph();
         g.batch("all", hits.len(), |i| {
             hits[i].fetch_add(1, Ordering::Relaxed);
@@ -311,7 +320,7 @@ fn main_thread_nodes_run_on_the_pool_owner() {
         work.precedes(render).precedes(tail);
         let graph = g.build().unwrap();
         assert!(graph.to_dot().contains("render [main]"));
-        for _ in 0..10 {
+        for _ in 0..rounds(10, 3) {
             graph.run_scoped();
             assert_eq!(*ran_on.lock().unwrap(), Some(owner));
             assert!(after_main.load(Ordering::Relaxed));

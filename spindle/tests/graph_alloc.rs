@@ -48,6 +48,10 @@ fn counted(f: impl FnOnce()) -> usize {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "hundreds of runs, too slow interpreted; tests/graph.rs runs the same paths under Miri"
+)]
 fn rerunning_a_graph_does_not_allocate() {
     let pool = spindle::Pool::builder().workers(2).build().unwrap();
     let hits = AtomicUsize::new(0);

@@ -37,8 +37,9 @@ pub struct Counter {
 #[derive(Default)]
 pub(crate) struct CounterInner {
     pending: AtomicUsize,
-    /// Threads, fibers and futures to wake when `pending` reaches zero.
-    waiters: WaitList,
+    /// Threads, fibers, futures and continuations to wake when `pending`
+    /// reaches zero.
+    pub(crate) waiters: WaitList,
     /// The first panic of a dispatched job, for `wait` to re-raise.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
@@ -186,6 +187,28 @@ impl CounterInner {
         // zero. Acquire: the last decrement sees every earlier one's.
         if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
             // The caller holds a handle to the counter (a job's clone).
+            self.waiters.wake_all_after(|| {});
+        }
+    }
+
+    /// `complete_one` for a count kept by hand (`Counter::complete`): a
+    /// completion at zero panics instead of wrapping.
+    pub(crate) fn complete_checked(&self) {
+        let mut n = self.pending.load(Ordering::Relaxed);
+        loop {
+            assert!(
+                n != 0,
+                "spindle: Counter::complete called more often than the count was raised"
+            );
+            match self
+                .pending
+                .compare_exchange_weak(n, n - 1, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => n = now,
+            }
+        }
+        if n == 1 {
             self.waiters.wake_all_after(|| {});
         }
     }
