@@ -260,7 +260,9 @@ impl GraphInner {
     fn queue(&self, i: u32, poisoned: bool) {
         let slot = &self.slots[i as usize];
         slot.poisoned.store(poisoned, Ordering::Relaxed);
-        let header = NonNull::from(&slot.header);
+        // From the whole slot, not its header field: the job reads the
+        // slot's other fields through this pointer.
+        let header = NonNull::from(slot).cast::<JobHeader>();
         // SAFETY: the node lives as long as the graph, which this run keeps
         // alive until every node has finished; it is queued once per run
         // (its countdown's last arrival), and runs are sequential. The tag
