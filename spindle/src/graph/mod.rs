@@ -40,6 +40,9 @@ use crate::task::JobError;
 /// - inside a node, [`join`](crate::join), [`scope`](crate::scope) or a
 ///   nested graph run are fine: the node's successors start only when all
 ///   of it is done (Taskflow's subflows, with the pool's own tools);
+/// - a node that must await a future blocks on it
+///   ([`Pool::block_on`](crate::Pool::block_on) inside the node): with
+///   fibers, its fiber suspends and the thread runs other work meanwhile;
 /// - [`to_dot`](Graph::to_dot) draws it (Graphviz).
 ///
 /// When to use a graph rather than `join`, `scope` or `dispatch`: when the
@@ -245,11 +248,32 @@ impl GraphRun {
     }
 
     /// Waits for the run in async code: `Ok(())`, or the first panic of a
-    /// node as a [`JobError`].
+    /// node as a [`JobError`]. `(&run).await` does the same.
+    ///
+    /// ```
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let g = pool.graph();
+    /// g.node("fails", || panic!("no"));
+    /// let graph = g.build()?;
+    /// let run = graph.run();
+    /// let result = pool.block_on(async { (&run).await });
+    /// assert!(result.unwrap_err().is_panic());
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
     pub fn wait_async(&self) -> GraphRunFuture<'_> {
         GraphRunFuture {
             inner: self.inner.counter.wait_async(),
         }
+    }
+}
+
+impl<'a> core::future::IntoFuture for &'a GraphRun {
+    type Output = Result<(), JobError>;
+    type IntoFuture = GraphRunFuture<'a>;
+
+    /// `(&run).await` is [`GraphRun::wait_async`].
+    fn into_future(self) -> GraphRunFuture<'a> {
+        self.wait_async()
     }
 }
 
