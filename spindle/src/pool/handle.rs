@@ -23,11 +23,13 @@ use crate::worker::{self, SlotBox, WorkerLocal};
 /// keeps `N + 1` cores busy. One outside thread at a time holds that slot;
 /// others hand their call to a worker and block.
 ///
-/// Dropping the pool runs every job already queued, then joins the threads.
-/// If the last handle is dropped inside one of the pool's own jobs, the
-/// drop detaches the threads instead of joining them (a worker may be
-/// waiting for that very job), and the last worker to leave finishes the
-/// shutdown.
+/// A `Pool` is a handle: [`clone`](Clone::clone) gives another one to the
+/// same pool, and [`Pool::current`] gives one from inside the pool's jobs.
+/// Dropping the last handle runs every job already queued, then joins the
+/// threads. If the last handle is dropped inside one of the pool's own
+/// jobs, the drop detaches the threads instead of joining them (a worker
+/// may be waiting for that very job), and the last worker to leave
+/// finishes the shutdown.
 ///
 /// ```
 /// let pool = spindle::Pool::builder().workers(2).build()?;
@@ -35,7 +37,16 @@ use crate::worker::{self, SlotBox, WorkerLocal};
 /// assert_eq!((a, b), (2, 4));
 /// # Ok::<(), spindle::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct Pool {
+    registry: Arc<Registry>,
+    /// Shared by every handle; dropping the last one shuts the pool down.
+    /// Held for that drop only.
+    _owner: Arc<Owner>,
+}
+
+/// What the last handle of a pool shuts down: its worker threads.
+pub(crate) struct Owner {
     registry: Arc<Registry>,
     threads: Vec<thread::JoinHandle<()>>,
 }
@@ -59,7 +70,42 @@ impl Pool {
         registry: Arc<Registry>,
         threads: Vec<thread::JoinHandle<()>>,
     ) -> Self {
-        Self { registry, threads }
+        let owner = Arc::new(Owner {
+            registry: registry.clone(),
+            threads,
+        });
+        registry.set_owner(Arc::downgrade(&owner));
+        Self {
+            registry,
+            _owner: owner,
+        }
+    }
+
+    /// A handle to the pool the calling thread works for: inside one of
+    /// its jobs or tasks, or on a thread holding its participant slot
+    /// (inside `install`, `scope`, `wait` from outside). `None` elsewhere,
+    /// and once the pool's last handle has been dropped.
+    ///
+    /// ```
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// assert!(spindle::Pool::current().is_none());
+    /// let inside = pool.install(|| spindle::Pool::current());
+    /// let inside = inside.expect("called from the pool");
+    /// assert!(inside.same_pool(&pool));
+    /// // A handle like any other: work can be submitted through it.
+    /// assert_eq!(inside.join(|| 1, || 2), (1, 2));
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn current() -> Option<Pool> {
+        worker::with_current(|w| w.and_then(|w| w.registry().owner())).map(|owner| Pool {
+            registry: owner.registry.clone(),
+            _owner: owner,
+        })
+    }
+
+    /// True if `self` and `other` are handles to the same pool.
+    pub fn same_pool(&self, other: &Pool) -> bool {
+        Arc::ptr_eq(&self.registry, &other.registry)
     }
 
     pub(crate) fn registry(&self) -> &Arc<Registry> {
@@ -342,8 +388,8 @@ impl Drop for Participant<'_> {
     }
 }
 
-impl Drop for Pool {
-    /// Starts shutdown: every queued job still runs, then the workers
+impl Drop for Owner {
+    /// The last handle is gone. Starts shutdown: every queued job still runs, then the workers
     /// exit, and the last one out cancels unfinished tasks (see
     /// `Registry::worker_exited`). Dropped from outside the pool, this
     /// waits for all of that. Dropped inside one of the pool's own jobs
@@ -352,7 +398,7 @@ impl Drop for Pool {
     /// returns, and they finish shutdown on their own.
     fn drop(&mut self) {
         self.registry.terminate();
-        let num_workers = self.num_workers();
+        let num_workers = self.registry.num_workers();
         let on_own_worker = worker::with_current_in(&self.registry, |w| {
             w.is_some_and(|w| w.index() < num_workers)
         });

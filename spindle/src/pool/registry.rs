@@ -88,6 +88,9 @@ pub(crate) struct Registry {
     id: u64,
     /// The participant slot's owner half, while no thread borrows it.
     participant: Mutex<Option<SlotBox>>,
+    /// What the pool's handles share (`Pool::current` makes one from it);
+    /// weak, as the handles own the registry.
+    owner: std::sync::OnceLock<std::sync::Weak<super::handle::Owner>>,
     panic_handler: Option<PanicHandler>,
     pub(super) num_workers: usize,
     /// Fibers of each slot; empty if the pool has none. Boxed:
@@ -116,6 +119,7 @@ impl Registry {
             terminating: AtomicBool::new(false),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             participant: Mutex::new(None),
+            owner: std::sync::OnceLock::new(),
             panic_handler,
             num_workers: n - 1,
             fibers: Vec::new(),
@@ -222,6 +226,17 @@ impl Registry {
         // `Arc::from_raw` by the caller.
         unsafe { Arc::increment_strong_count(p) };
         p
+    }
+
+    /// Records what the pool's handles share (at build).
+    pub(crate) fn set_owner(&self, owner: std::sync::Weak<super::handle::Owner>) {
+        let _ = self.owner.set(owner);
+    }
+
+    /// A strong reference to what the pool's handles share, unless the
+    /// last handle is gone.
+    pub(crate) fn owner(&self) -> Option<Arc<super::handle::Owner>> {
+        self.owner.get().and_then(std::sync::Weak::upgrade)
     }
 
     /// Puts the participant slot's owner half in place (at build).
