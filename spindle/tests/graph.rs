@@ -437,3 +437,53 @@ fn a_detached_run_outlives_its_graph_and_handle() {
             .expect("the run finished");
     });
 }
+
+/// An async node awaits an event a sibling node sets, the whole run on
+/// the pool's one worker (the test thread only waits on a channel): the
+/// pending node must not block its sibling, with fibers and without.
+#[test]
+fn an_async_node_waits_without_blocking_its_siblings() {
+    within(60, "async node", || {
+        for fibers in [spindle::DEFAULT_FIBERS, 0] {
+            let p = Arc::new(Pool::builder().workers(1).fibers(fibers).build().unwrap());
+            let event = Arc::new(spindle::Event::manual());
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let g = p.graph();
+            // `first` makes `wait` ready before `set` (its successors in
+            // order): `wait` runs next on the same thread and is pending
+            // while `set` is still queued behind it.
+            let first = g.node("first", || {});
+            let (e, o) = (event.clone(), order.clone());
+            let wait = g.task("wait", move || {
+                let (e, o) = (e.clone(), o.clone());
+                async move {
+                    e.wait_async().await;
+                    o.lock().unwrap().push("waited");
+                }
+            });
+            let (e, o) = (event.clone(), order.clone());
+            let set = g.node("set", move || {
+                o.lock().unwrap().push("set");
+                e.set();
+            });
+            let o = order.clone();
+            let end = g.node("end", move || o.lock().unwrap().push("end"));
+            end.succeeds(&[wait, set]);
+            first.precedes(wait).precedes(set);
+            let graph = Arc::new(g.build().unwrap());
+            for _ in 0..rounds(20, 2) {
+                event.reset();
+                order.lock().unwrap().clear();
+                let (tx, rx) = std::sync::mpsc::channel();
+                let graph = graph.clone();
+                p.spawn(move || {
+                    graph.run_scoped();
+                    tx.send(()).unwrap();
+                });
+                rx.recv_timeout(Duration::from_secs(20))
+                    .expect("the run finished");
+                assert_eq!(*order.lock().unwrap(), ["set", "waited", "end"]);
+            }
+        }
+    });
+}

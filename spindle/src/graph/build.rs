@@ -76,6 +76,43 @@ impl<'env> GraphBuilder<'env> {
         self.push(name.into(), Work::Call(NodeFn::new(f)))
     }
 
+    /// Adds a node that runs the future `f()` makes, to completion, once
+    /// per run: an async step in a graph (an awaited read, a channel, a
+    /// timer of another crate). While the future is pending the node's
+    /// thread runs other work (with fibers its fiber suspends; without,
+    /// it runs other jobs), as in [`Pool::block_on`](crate::Pool::block_on).
+    /// The future stays on the thread that runs the node, so it need not
+    /// be `Send`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let pool = spindle::Pool::builder().workers(1).build()?;
+    /// let ready = Arc::new(spindle::Event::manual());
+    /// let g = pool.graph();
+    /// let r = ready.clone();
+    /// let wait = g.task("wait", move || {
+    ///     let r = r.clone();
+    ///     async move { r.wait_async().await }
+    /// });
+    /// let r = ready.clone();
+    /// let signal = g.node("signal", move || r.set());
+    /// let after = g.node("after", || {});
+    /// after.succeeds(&[wait, signal]);
+    /// g.build()?.run_scoped();
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn task<F, Fut>(&self, name: impl Into<String>, f: F) -> NodeRef<'_, 'env>
+    where
+        F: Fn() -> Fut + Send + Sync + 'env,
+        Fut: core::future::Future<Output = ()> + 'env,
+    {
+        let registry = self.registry.clone();
+        self.node(name, move || {
+            crate::pool::handle::with_local(&registry, |_| crate::task::block::run_here(f()));
+        })
+    }
+
     /// Adds a node that calls `f(i)` for every `i` in `0..n` per run, in
     /// parallel (the range split in halves with `join` down to single
     /// indices, so idle threads take parts of it), like one

@@ -40,9 +40,9 @@ use crate::task::JobError;
 /// - inside a node, [`join`](crate::join), [`scope`](crate::scope) or a
 ///   nested graph run are fine: the node's successors start only when all
 ///   of it is done (Taskflow's subflows, with the pool's own tools);
-/// - a node that must await a future blocks on it
-///   ([`Pool::block_on`](crate::Pool::block_on) inside the node): with
-///   fibers, its fiber suspends and the thread runs other work meanwhile;
+/// - a node may be async ([`GraphBuilder::task`]): it runs a future to
+///   completion, and while the future is pending its thread runs other
+///   work (with fibers, the node's fiber suspends);
 /// - [`to_dot`](Graph::to_dot) draws it (Graphviz).
 ///
 /// When to use a graph rather than `join`, `scope` or `dispatch`: when the

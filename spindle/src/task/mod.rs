@@ -23,7 +23,7 @@
 #[cfg(not(loom))]
 mod alloc;
 #[cfg(not(loom))]
-mod block;
+pub(crate) mod block;
 #[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
