@@ -80,6 +80,7 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("graph-tree", "a task graph that is a complete binary tree of 2^16 - 1 nodes, each before its children"),
     ("graph-wavefront", "a 256x256 grid task graph, each cell after its left and top neighbours"),
     ("graph-random", "a random task graph of 2^15 nodes with 0-4 edges each to later nodes"),
+    ("graph-frame", "a game frame as a graph (40 physics -> animation chunks, a main-thread render, Low streaming), 300 frames: frame time p50/p99"),
     ("priority-latency", "delay of a High job submitted every ms behind a flood of Low jobs (p50/p99)"),
     ("affinity", "5000 jobs pinned to worker 0 while 4000 others load every worker"),
 ];

@@ -14,6 +14,7 @@ pub mod fib;
 pub mod fiber_switch;
 pub mod fiber_wait;
 pub mod graph;
+pub mod graph_frame;
 pub mod nqueens;
 pub mod priority_latency;
 pub mod skynet;
@@ -79,6 +80,7 @@ pub fn pool_benches<'a>(
         "async-skynet" => async_skynet::benches(pools),
         "priority-latency" => priority_latency::benches(pools),
         "affinity" => affinity::benches(pools),
+        "graph-frame" => graph_frame::benches(pools),
         w if w.starts_with("graph-") => graph::benches(w, pools),
         other => unreachable!("not a pool workload: {other}"),
     }

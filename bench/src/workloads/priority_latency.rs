@@ -103,14 +103,15 @@ pub fn benches(pools: &Pools) -> Vec<Bench<'_>> {
         .workers(threads)
         .build()
         .expect("spindle pool");
-    let low = spindle::Options::new().priority(spindle::Priority::Low);
-    let high = spindle::Options::new().priority(spindle::Priority::High);
     vec![
         Bench::latency("spindle", move |samples| {
             run_one(threads, samples, &|is_low, job| {
-                let opts = if is_low { low.clone() } else { high.clone() };
-                pool.spawn_with(opts, job)
-                    .expect("no affinity: never refused");
+                let class = if is_low {
+                    spindle::Priority::Low
+                } else {
+                    spindle::Priority::High
+                };
+                pool.spawn_placed(class, job);
             })
         }),
         Bench::latency("rayon", move |samples| {
