@@ -12,6 +12,9 @@
 //!   nodes (fixed seed).
 //!
 //! Implementations:
+//! - serial: the same countdowns run by one thread with a stack of ready
+//!   nodes, no scheduler at all: the floor any scheduler of these shapes
+//!   starts from (a node's own work plus its countdown updates);
 //! - spindle: a `Graph` built once, `run_scoped` per run;
 //! - rayon: written by hand as a rayon user would, the best way we know:
 //!   one atomic countdown per node (reset at the start of every run,
@@ -202,6 +205,17 @@ impl Ctx {
     }
 }
 
+/// One run by one thread: the countdowns and a stack of ready nodes.
+fn serial_run(ctx: &Ctx, stack: &mut Vec<u32>) {
+    ctx.reset();
+    stack.extend_from_slice(&ctx.shape.sources);
+    while let Some(mut i) = stack.pop() {
+        while let Some(next) = ctx.visit(i, |t| stack.push(t)) {
+            i = next;
+        }
+    }
+}
+
 fn rayon_visit<'s>(s: &rayon::Scope<'s>, ctx: &'s Ctx, mut i: u32) {
     while let Some(next) = ctx.visit(i, |t| s.spawn(move |s| rayon_visit(s, ctx, t))) {
         i = next;
@@ -271,7 +285,18 @@ pub fn benches<'a>(w: &'static str, pools: &'a Pools) -> Vec<Bench<'a>> {
     let mut spindle_state: Option<(Arc<spindle::Graph<'static>>, Arc<Visits>)> = None;
     let mut rayon_state: Option<Arc<Ctx>> = None;
     let mut tokio_state: Option<Arc<Ctx>> = None;
+    let mut serial_state: Option<(Ctx, Vec<u32>)> = None;
     vec![
+        Bench::new("serial", move || {
+            let (ctx, stack) = serial_state.get_or_insert_with(|| {
+                let shape = shape(w);
+                let visits = Arc::new(Visits::new(shape.len()));
+                (Ctx::new(shape, visits), Vec::new())
+            });
+            let ((), t) = timed(|| serial_run(ctx, stack));
+            ctx.visits.check(w, "serial");
+            t
+        }),
         Bench::new("spindle", move || {
             let (graph, visits) = spindle_state.get_or_insert_with(|| {
                 let shape = shape(w);
