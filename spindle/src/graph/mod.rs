@@ -33,7 +33,9 @@ use crate::task::JobError;
 ///   run and returns a [`GraphRun`] to wait for, `.await`, poll or cancel;
 /// - [`run_scoped`](Graph::run_scoped) runs it and waits, so the nodes may
 ///   borrow from the caller's stack;
-/// - runs of one graph are queued one after the other, never interleaved;
+/// - runs of one graph are queued one after the other, never interleaved
+///   (a node's job and countdown live in the graph, one run's worth); for
+///   runs side by side, build the graph twice;
 /// - a node that panics *cancels the nodes that depend on it* (directly or
 ///   not: they never start); the others finish, and the run's wait
 ///   re-raises the first panic;
