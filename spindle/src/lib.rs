@@ -95,7 +95,9 @@ pub use queue::deque;
 #[doc(hidden)]
 #[cfg(not(loom))]
 pub mod __bench {
-    pub use crate::fiber::round_trip::context_switch_round_trips;
+    pub use crate::fiber::round_trip::{
+        context_switch_round_trips, context_switch_round_trips_two_sites,
+    };
 }
 
 #[cfg(not(loom))]

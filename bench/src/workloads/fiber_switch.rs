@@ -18,6 +18,11 @@
 //!   the floating-point control state only with
 //!   `Builder::fiber_float_env`, off here as by default); the `spindle`
 //!   row minus this one is what the scheduler adds.
+//! - spindle-switch-2sites: the same, but the two contexts switch from two
+//!   different call sites (two copies of the loop), as a fiber and a
+//!   scheduler loop do: every `switch` returns where the CPU's return
+//!   predictor did not expect. Minus `spindle-switch`: what those
+//!   mispredictions cost a round trip.
 //! - corosensei: one `Coroutine` that suspends `N` times, resumed by the
 //!   bench thread until it returns; one resume + one suspend = one round
 //!   trip. Its stack is made before the clock starts.
@@ -132,6 +137,10 @@ pub fn benches() -> (usize, Vec<Bench<'static>>) {
             Bench::per_op("spindle", N, move || spindle_run(&pool)),
             Bench::per_op("spindle-switch", N, || {
                 spindle::__bench::context_switch_round_trips(N)
+                    .expect("spindle has no context switch on this target")
+            }),
+            Bench::per_op("spindle-switch-2sites", N, || {
+                spindle::__bench::context_switch_round_trips_two_sites(N)
                     .expect("spindle has no context switch on this target")
             }),
             Bench::per_op("corosensei", N, corosensei_run),

@@ -21,7 +21,24 @@ use std::time::Duration;
 pub fn context_switch_round_trips(n: u32) -> Option<Duration> {
     #[cfg(spindle_fibers)]
     {
-        Some(imp::run(n))
+        Some(imp::run(n, false))
+    }
+    #[cfg(not(spindle_fibers))]
+    {
+        let _ = n;
+        None
+    }
+}
+
+/// As [`context_switch_round_trips`], but the two contexts switch from two
+/// different call sites (two copies of the loop), as a fiber yielding to
+/// a scheduler loop does: each `switch` then returns to an address the
+/// CPU's return predictor did not expect. The difference between the two
+/// is the cost of those mispredictions.
+pub fn context_switch_round_trips_two_sites(n: u32) -> Option<Duration> {
+    #[cfg(spindle_fibers)]
+    {
+        Some(imp::run(n, true))
     }
     #[cfg(not(spindle_fibers))]
     {
@@ -42,6 +59,8 @@ mod imp {
     struct Ping {
         sp: [*mut u8; 2],
         turns: [u64; 2],
+        /// The fiber switches from its own copy of the loop.
+        two_sites: bool,
     }
 
     /// `n` switches from context `me` to the other one, each returning
@@ -54,8 +73,10 @@ mod imp {
     ///
     /// `p` is valid; `p.sp[1 - me]` is the other context's saved (or
     /// fresh) stack pointer, and that context switches back each time.
+    /// `SITE` only makes distinct copies (distinct call sites) of the
+    /// loop for `run(_, true)`.
     #[inline(never)]
-    unsafe fn ping(p: *mut Ping, me: usize, n: u32) {
+    unsafe fn ping<const SITE: usize>(p: *mut Ping, me: usize, n: u32) {
         // Opaque, so that no specialised copy per constant `me` (a clone,
         // or a loop unswitched on it) gives each context its own site.
         let me = core::hint::black_box(me);
@@ -77,18 +98,26 @@ mod imp {
     /// `arg` is the `Ping` of the thread that started this context, alive
     /// whenever this context runs.
     unsafe extern "C" fn fiber(arg: *mut ()) -> ! {
+        let p: *mut Ping = arg.cast();
         loop {
             // SAFETY: the thread resumes us only while its `Ping` lives,
             // and always from `ping`, whose loop switches back.
-            unsafe { ping(arg.cast(), 1, u32::MAX) };
+            unsafe {
+                if (*p).two_sites {
+                    ping::<1>(p, 1, u32::MAX);
+                } else {
+                    ping::<0>(p, 1, u32::MAX);
+                }
+            }
         }
     }
 
-    pub(super) fn run(n: u32) -> Duration {
+    pub(super) fn run(n: u32, two_sites: bool) -> Duration {
         let stack = Stack::new(64 * 1024).expect("spindle: mapping a fiber stack");
         let mut p = Ping {
             sp: [ptr::null_mut(); 2],
             turns: [0; 2],
+            two_sites,
         };
         let pp: *mut Ping = &mut p;
         // SAFETY: the stack is fresh and outlives the fiber's use of it
@@ -97,9 +126,9 @@ mod imp {
         // SAFETY: `sp[1]` is the fresh fiber, which switches back from
         // `ping` every turn; `p` outlives every resume.
         let time = unsafe {
-            ping(pp, 0, 1);
+            ping::<0>(pp, 0, 1);
             let start = Instant::now();
-            ping(pp, 0, n);
+            ping::<0>(pp, 0, n);
             start.elapsed()
         };
         // SAFETY: the fiber is suspended; nothing else touches `p`.
@@ -117,5 +146,6 @@ mod tests {
         // The count is checked inside; a switch that returned without
         // running the fiber would fail its assert.
         assert!(super::context_switch_round_trips(1000).is_some());
+        assert!(super::context_switch_round_trips_two_sites(1000).is_some());
     }
 }
