@@ -21,8 +21,8 @@ pub(super) fn to_dot(g: &GraphInner) -> String {
         }
         let _ = writeln!(out, "    n{i} [label=\"{label}\"];");
     }
-    for (i, n) in g.info.iter().enumerate() {
-        for s in n.successors(g) {
+    for i in 0..g.len() {
+        for s in g.successors(i) {
             let _ = writeln!(out, "    n{i} -> n{s};");
         }
     }

@@ -17,11 +17,14 @@
 //!   cancelled; its successors are then skipped too. When a node starts it
 //!   re-arms its countdown for the next run (no pass over the graph
 //!   between runs).
-//! - `left` counts nodes of the current run not finished; the node that
-//!   brings it to zero ends the run: it starts the next one if asked, lets
-//!   go of the run's reference to the graph, and then counts the run done
-//!   on the graph's counter (which wakes waiters). Nothing of the graph is
-//!   touched after that reference is dropped.
+//! - `left` counts nodes of the current run not counted finished, plus one
+//!   for the starter while it queues the sources; a thread counts the
+//!   nodes it ran in a row (each running the next ready one) in one
+//!   decrement at the end. Whoever brings it to zero ends the run: it lets
+//!   go of the run's reference to the graph, counts the run done on the
+//!   graph's counter (which wakes waiters), and starts the next run if one
+//!   was asked for (with that run's own reference). Nothing of the graph
+//!   is touched after a reference is dropped unless another one holds it.
 
 use core::ptr::NonNull;
 use std::any::Any;
@@ -89,8 +92,6 @@ enum Route {
 
 /// What only drawing the graph and queueing a placed node read.
 pub(crate) struct NodeInfo {
-    first: u32,
-    end: u32,
     pub(crate) name: String,
     placement: Placement,
     main_thread: bool,
@@ -104,10 +105,13 @@ impl NodeInfo {
     pub(crate) fn priority(&self) -> crate::options::Priority {
         self.placement.priority
     }
+}
 
-    /// This node's successors' indices.
-    pub(crate) fn successors<'g>(&self, g: &'g GraphInner) -> &'g [u32] {
-        &g.succ[self.first as usize..self.end as usize]
+impl GraphInner {
+    /// Node `i`'s successors' indices.
+    pub(crate) fn successors(&self, i: usize) -> &[u32] {
+        let slot = &self.slots[i];
+        &self.succ[slot.first as usize..slot.end as usize]
     }
 }
 
@@ -180,8 +184,6 @@ impl GraphInner {
             // SAFETY: only the lifetime changes (see above).
             works.push(unsafe { core::mem::transmute::<Work<'_>, ErasedWork>(s.work) });
             info.push(NodeInfo {
-                first,
-                end,
                 name: s.name,
                 placement: s.placement,
                 main_thread: s.main_thread,
@@ -432,7 +434,7 @@ unsafe fn run_node(node_ptr: *const NodeSlot, poisoned: bool) -> Option<(*const 
     }
     let mine = g.routes[i];
     let mut next: Option<(*const NodeSlot, bool)> = None;
-    for &s in &g.succ[node.first as usize..node.end as usize] {
+    for &s in g.successors(i) {
         if let Some(p) = g.countdowns[s as usize].arrive(failed) {
             // Run it here, next, if nothing needs it elsewhere: a skip
             // costs nothing anywhere; a plain node after a plain node (or
