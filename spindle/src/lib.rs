@@ -63,6 +63,9 @@ mod continuation;
 mod current;
 #[cfg(not(loom))]
 mod dispatch;
+
+#[cfg(all(not(loom), any(unix, windows)))]
+mod driver;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod error;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
@@ -83,6 +86,9 @@ mod scope;
 mod spawn;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod task;
+
+#[cfg(all(not(loom), any(unix, windows)))]
+pub mod time;
 #[cfg(not(loom))]
 mod worker;
 #[cfg(not(loom))]

@@ -241,7 +241,6 @@ fn ping_pong(pools: Vec<Arc<Pool>>, workers: usize) {
 // Kept, ignored, as the reproduction of that limit: run them with
 // `cargo test --test cross_pool -- --ignored`.
 
-
 #[test]
 #[ignore = "hangs without fibers: helping waits bury cross-pool waits (ARCHITECTURE.md)"]
 fn two_pools_without_fibers() {
@@ -263,7 +262,10 @@ fn three_pools_without_fibers() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "the same as the test above under Miri, which has no fibers")]
+#[cfg_attr(
+    miri,
+    ignore = "the same as the test above under Miri, which has no fibers"
+)]
 fn install_ping_pong_without_fibers() {
     within(60, "install ping-pong without fibers", || {
         for workers in [1, 2, 4] {

@@ -97,6 +97,9 @@ pub(crate) struct Registry {
     /// every control block points at its `SlotFibers`, which must not move.
     #[allow(clippy::vec_box)]
     fibers: Vec<Box<SlotFibers>>,
+    /// The event driver (timers), made on first use.
+    #[cfg(all(not(loom), any(unix, windows)))]
+    driver: std::sync::OnceLock<Arc<crate::driver::Driver>>,
 }
 
 impl Registry {
@@ -123,6 +126,8 @@ impl Registry {
             panic_handler,
             num_workers: n - 1,
             fibers: Vec::new(),
+            #[cfg(all(not(loom), any(unix, windows)))]
+            driver: std::sync::OnceLock::new(),
         }
     }
 
@@ -201,6 +206,30 @@ impl Registry {
         this.arc_self
             .store(Arc::as_ptr(this).cast_mut(), Ordering::Relaxed);
         live().push((this.id, Arc::downgrade(this)));
+    }
+
+    /// The event driver, made now if it was not yet.
+    ///
+    /// # Panics
+    ///
+    /// If the system refuses the event queue (out of file descriptors).
+    #[cfg(all(not(loom), any(unix, windows)))]
+    pub(crate) fn driver(&self) -> &Arc<crate::driver::Driver> {
+        self.driver.get_or_init(|| {
+            let driver = crate::driver::Driver::new()
+                .unwrap_or_else(|e| panic!("spindle: cannot create the event driver: {e}"));
+            // A worker asleep now on its parker would not drive it: wake
+            // one, so that a worker is in the driver when a timer is due.
+            self.sleep.notify_work(1);
+            Arc::new(driver)
+        })
+    }
+
+    /// The event driver, if it was made.
+    #[cfg(all(not(loom), any(unix, windows)))]
+    #[inline]
+    pub(crate) fn driver_if_any(&self) -> Option<&Arc<crate::driver::Driver>> {
+        self.driver.get()
     }
 
     /// This pool's number, unique in the process.

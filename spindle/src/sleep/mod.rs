@@ -196,6 +196,19 @@ impl Sleep {
     /// searching again.
     #[cold]
     pub(crate) fn sleep(&self, index: usize, has_work: impl Fn() -> bool) {
+        self.sleep_with(index, has_work, Parker::park);
+    }
+
+    /// `sleep`, parking through `park` (the event driver's wait, for the
+    /// one sleeper that drives it): S4 may then also end on an event or
+    /// a timer, which the caller's next round handles.
+    #[cold]
+    pub(crate) fn sleep_with(
+        &self,
+        index: usize,
+        has_work: impl Fn() -> bool,
+        park: impl FnOnce(&Parker),
+    ) {
         let slot = &self.slots[index];
         // S1: announce: flag first, then the count (release publishes the
         // flag to a waker that reads the count).
@@ -211,7 +224,7 @@ impl Sleep {
             return;
         }
         // S4: sleep until claimed by `wake` or unparked by a latch.
-        slot.parker.park();
+        park(&slot.parker);
         self.unregister(slot);
     }
 

@@ -7,14 +7,32 @@ use crate::facade::{Condvar, Mutex};
 
 /// One thread's place to sleep.
 pub(crate) struct Parker {
-    token: Mutex<bool>,
+    state: Mutex<State>,
     cond: Condvar,
 }
+
+struct State {
+    token: bool,
+    /// While the thread sleeps somewhere else (`park_via`): how to wake it
+    /// there. Set and cleared under the lock by the parked thread, which
+    /// keeps the referent alive in between.
+    wake: Option<*const (dyn Fn() + Sync)>,
+}
+
+// SAFETY: `wake` is dereferenced only under the lock, while the thread
+// that set it is inside `park_via`, which keeps the referent (`Sync`)
+// alive and clears the pointer under the lock before it returns.
+unsafe impl Send for Parker {}
+// SAFETY: as above.
+unsafe impl Sync for Parker {}
 
 impl Parker {
     pub(crate) fn new() -> Self {
         Self {
-            token: Mutex::new(false),
+            state: Mutex::new(State {
+                token: false,
+                wake: None,
+            }),
             cond: Condvar::new(),
         }
     }
@@ -22,18 +40,51 @@ impl Parker {
     /// Sleeps until the token is set, then consumes it. Returns at once if
     /// an `unpark` already happened since the last `park`.
     pub(crate) fn park(&self) {
-        let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
-        while !*token {
-            token = self.cond.wait(token).unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.token {
+            state = self.cond.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        *token = false;
+        state.token = false;
+    }
+
+    /// Like `park`, but sleeps in `wait` (the event driver's wait), which
+    /// `wake` cuts short: an `unpark` meanwhile calls `wake`. `wait` may
+    /// also return on its own (an event, a timer): the token, if any, is
+    /// consumed either way, and the caller re-checks what it waits for.
+    pub(crate) fn park_via(&self, wait: impl FnOnce(), wake: &(dyn Fn() + Sync)) {
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.token {
+                state.token = false;
+                return;
+            }
+            // SAFETY (for `unpark`'s use): cleared below, under the lock,
+            // before `wake` goes out of scope.
+            let wake: *const (dyn Fn() + Sync + '_) = wake;
+            // SAFETY: only the lifetime is erased; see above.
+            state.wake = Some(unsafe {
+                core::mem::transmute::<*const (dyn Fn() + Sync + '_), *const (dyn Fn() + Sync)>(
+                    wake,
+                )
+            });
+        }
+        wait();
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.wake = None;
+        state.token = false;
     }
 
     /// Sets the token and wakes the thread if it sleeps.
     pub(crate) fn unpark(&self) {
-        let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
-        *token = true;
-        drop(token);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.token = true;
+        if let Some(wake) = state.wake {
+            // SAFETY: set by a thread inside `park_via`, which clears it
+            // under this lock before the referent can go.
+            unsafe { (*wake)() };
+            return;
+        }
+        drop(state);
         self.cond.notify_one();
     }
 }

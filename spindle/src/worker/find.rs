@@ -31,6 +31,10 @@ impl WorkerLocal {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick.is_multiple_of(INJECTOR_TICK) {
+            #[cfg(all(not(loom), any(unix, windows)))]
+            if let Some(driver) = self.registry().driver_if_any() {
+                driver.poll_if_due();
+            }
             if let Some(job) = self.pop_injector() {
                 return Some(job);
             }

@@ -144,16 +144,34 @@ impl WorkerLocal {
                 continue;
             }
             self.counters().parks.bump();
-            sleep.sleep(self.index, || {
+            let has_work = || {
                 registry.has_work_for(self.index)
                     || self.has_ready_fiber()
                     || (can_exit && registry.is_terminating())
                     || registry.main_jobs.pending_here()
-            });
+            };
+            self.sleep_or_drive(has_work);
             backoff.reset();
         }
         if searching {
             sleep.stop_searching_idle(|| registry.has_work());
         }
+    }
+}
+
+impl WorkerLocal {
+    /// The loop's sleep: in the event driver if the pool has one and no
+    /// other worker drives it (see `driver/mod.rs`), else on the parker.
+    fn sleep_or_drive(&self, has_work: impl Fn() -> bool) {
+        let registry = self.registry();
+        #[cfg(all(not(loom), any(unix, windows)))]
+        if let Some(drive) = registry.driver_if_any().and_then(|d| d.try_drive()) {
+            let wake = || drive.driver().notify();
+            registry.sleep.sleep_with(self.index, has_work, |p| {
+                p.park_via(|| drive.turn(true), &wake)
+            });
+            return;
+        }
+        registry.sleep.sleep(self.index, has_work);
     }
 }

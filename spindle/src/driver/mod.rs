@@ -1,0 +1,189 @@
+//! The event driver: timers (and the OS event queue they wait on) driven
+//! by the pool's own workers, with no thread of its own.
+//!
+//! A worker about to sleep with nothing to do tries to become the
+//! *driving* worker: it then sleeps in the OS event queue (epoll, kqueue,
+//! IOCP, through the `polling` crate) until the earliest timer's deadline,
+//! instead of on its parker. At most one worker drives at a time; the
+//! others sleep as always. Whatever would unpark the driving worker (new
+//! work for it, a wait it is part of) notifies the event queue instead
+//! (`Parker::park_via`), so it wakes exactly as a parked worker would.
+//! When it wakes it fires the due timers: their tasks are woken from that
+//! worker, each with its own priority and affinity, as any wake.
+//!
+//! Busy workers look at the earliest deadline every `INJECTOR_TICK`
+//! picks and fire due timers if no worker drives (`poll_if_due`), so
+//! timers fire while every worker is busy too, though only as often as
+//! the workers come back to their loops: a worker stuck in one long job
+//! fires nothing.
+
+pub(crate) mod timers;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use polling::{Events, Poller};
+
+use timers::{Timer, TimerHeap};
+
+/// `Driver::next` and `waiting_until` when there is no deadline.
+const NONE: u64 = u64::MAX;
+
+pub(crate) struct Driver {
+    poller: Poller,
+    timers: Mutex<TimerHeap>,
+    /// The earliest deadline, in nanoseconds since `base` (`NONE`: no
+    /// timer), for busy workers to check without the lock.
+    next: AtomicU64,
+    /// The deadline the driving worker sleeps until (`NONE`: none, or no
+    /// worker sleeps in the driver). Written under the `timers` lock, so
+    /// a timer added with an earlier deadline knows to notify.
+    waiting_until: AtomicU64,
+    /// A worker drives (is in `turn`).
+    driving: AtomicBool,
+    /// The driving worker's event buffer.
+    events: Mutex<Events>,
+    base: Instant,
+}
+
+impl Driver {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            poller: Poller::new()?,
+            timers: Mutex::new(TimerHeap::default()),
+            next: AtomicU64::new(NONE),
+            waiting_until: AtomicU64::new(NONE),
+            driving: AtomicBool::new(false),
+            events: Mutex::new(Events::new()),
+            base: Instant::now(),
+        })
+    }
+
+    fn nanos(&self, t: Instant) -> u64 {
+        // Saturates: a deadline 584 years out is as good as none.
+        u64::try_from(t.saturating_duration_since(self.base).as_nanos()).unwrap_or(NONE - 1)
+    }
+
+    fn timers(&self) -> std::sync::MutexGuard<'_, TimerHeap> {
+        self.timers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Becomes the driving worker, unless one already is.
+    pub(crate) fn try_drive(&self) -> Option<Drive<'_>> {
+        self.driving
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+            .then_some(Drive { driver: self })
+    }
+
+    /// Cuts the driving worker's wait short (or its next one).
+    pub(crate) fn notify(&self) {
+        // An error here means the OS refused a write to the wake-up
+        // descriptor; the driver's timeout still bounds the wait.
+        let _ = self.poller.notify();
+    }
+
+    /// Queues `timer`; notifies the driving worker if it sleeps past the
+    /// new deadline.
+    pub(crate) fn add_timer(&self, timer: Arc<Timer>) {
+        let at = self.nanos(timer.deadline);
+        let mut heap = self.timers();
+        heap.push(timer);
+        self.next.fetch_min(at, Ordering::Relaxed);
+        let late = at < self.waiting_until.load(Ordering::Relaxed);
+        drop(heap);
+        if late {
+            self.notify();
+        }
+    }
+
+    /// Takes `timer` out if it has not fired.
+    pub(crate) fn remove_timer(&self, timer: &Timer) {
+        let mut heap = self.timers();
+        heap.remove(timer);
+        self.next.store(
+            heap.next_deadline().map_or(NONE, |d| self.nanos(d)),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Timers queued now (for tests).
+    pub(crate) fn timers_queued(&self) -> usize {
+        self.timers().len()
+    }
+
+    /// For a busy worker, every few picks: fires the due timers if one is
+    /// due and no worker drives.
+    #[inline]
+    pub(crate) fn poll_if_due(&self) {
+        let next = self.next.load(Ordering::Relaxed);
+        if next != NONE && self.nanos(Instant::now()) >= next {
+            if let Some(drive) = self.try_drive() {
+                drive.turn(false);
+            }
+        }
+    }
+}
+
+/// The right to drive, held by one worker at a time.
+pub(crate) struct Drive<'a> {
+    driver: &'a Driver,
+}
+
+impl Drive<'_> {
+    pub(crate) fn driver(&self) -> &Driver {
+        self.driver
+    }
+
+    /// One turn: waits for an event, a notification or the earliest
+    /// deadline (not at all without `block`), then fires the due timers.
+    pub(crate) fn turn(&self, block: bool) {
+        let d = self.driver;
+        let timeout = {
+            let heap = d.timers();
+            let next = heap.next_deadline();
+            d.waiting_until.store(
+                if block {
+                    next.map_or(NONE, |t| d.nanos(t))
+                } else {
+                    NONE
+                },
+                Ordering::Relaxed,
+            );
+            match (block, next) {
+                (false, _) => Some(Duration::ZERO),
+                (true, None) => None,
+                // Rounded up to the next millisecond where the OS waits in
+                // milliseconds: never early.
+                (true, Some(t)) => Some(t.saturating_duration_since(Instant::now())),
+            }
+        };
+        {
+            let mut events = d.events.lock().unwrap_or_else(|e| e.into_inner());
+            events.clear();
+            // An error (EINTR is retried inside) only ends this turn early;
+            // the caller's loop comes back.
+            let _ = d.poller.wait(&mut events, timeout);
+        }
+        let mut woken = Vec::new();
+        {
+            let mut heap = d.timers();
+            d.waiting_until.store(NONE, Ordering::Relaxed);
+            heap.fire_due(Instant::now(), &mut woken);
+            d.next.store(
+                heap.next_deadline().map_or(NONE, |t| d.nanos(t)),
+                Ordering::Relaxed,
+            );
+        }
+        for w in woken {
+            w.wake();
+        }
+    }
+}
+
+impl Drop for Drive<'_> {
+    fn drop(&mut self) {
+        self.driver.driving.store(false, Ordering::Release);
+    }
+}
