@@ -74,7 +74,9 @@ impl Driver {
         self.driving
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
-            .then_some(Drive { driver: self })
+            // Lazily: a guard made on failure would clear `driving` when
+            // dropped.
+            .then(|| Drive { driver: self })
     }
 
     /// Cuts the driving worker's wait short (or its next one).
@@ -185,5 +187,25 @@ impl Drive<'_> {
 impl Drop for Drive<'_> {
     fn drop(&mut self) {
         self.driver.driving.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One driving worker at a time, however often others try.
+    ///
+    /// Catches: a failed attempt that releases the driver anyway (a guard
+    /// built eagerly and dropped): two workers then wait in the event
+    /// queue, one of them on a lock, and timers stall.
+    #[test]
+    fn one_driver_at_a_time() {
+        let d = Driver::new().unwrap();
+        let first = d.try_drive().expect("free at first");
+        assert!(d.try_drive().is_none());
+        assert!(d.try_drive().is_none(), "a failed try released the driver");
+        drop(first);
+        assert!(d.try_drive().is_some());
     }
 }
