@@ -27,6 +27,9 @@ pub enum Error {
         /// Whether the setting must be a power of two.
         power_of_two: bool,
     },
+    /// `max_blocking_threads(0)`: `spawn_blocking` needs at least one
+    /// thread.
+    ZeroBlockingThreads,
     /// A worker stack size below the minimum.
     StackTooSmall {
         /// The value given, in bytes.
@@ -158,6 +161,9 @@ impl fmt::Display for Error {
                 } else {
                     write!(f, "{what} must be at most {max}, got {value}")
                 }
+            }
+            Error::ZeroBlockingThreads => {
+                write!(f, "max_blocking_threads must be at least 1, got 0")
             }
             Error::StackTooSmall { value, min } => {
                 write!(

@@ -84,6 +84,8 @@ mod pool;
 mod scope;
 #[cfg(not(loom))]
 mod spawn;
+
+mod spawn_blocking;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod task;
 
@@ -118,8 +120,9 @@ pub use join::{join, join_with};
 pub use options::{Affinity, Options, Priority, FAIR_LOCAL, FAIR_PERIOD};
 #[cfg(not(loom))]
 pub use pool::builder::{
-    Builder, DEFAULT_FIBERS, DEFAULT_FIBER_STACK_SIZE, DEFAULT_STACK_SIZE, MAX_FIBERS,
-    MAX_JOB_CAPACITY, MAX_WORKERS, MIN_STACK_SIZE,
+    Builder, DEFAULT_BLOCKING_KEEP_ALIVE, DEFAULT_FIBERS, DEFAULT_FIBER_STACK_SIZE,
+    DEFAULT_MAX_BLOCKING_THREADS, DEFAULT_STACK_SIZE, MAX_FIBERS, MAX_JOB_CAPACITY, MAX_WORKERS,
+    MIN_STACK_SIZE,
 };
 #[cfg(not(loom))]
 pub use pool::placement::Placement;
@@ -131,6 +134,8 @@ pub use pool::Pool;
 pub use scope::{scope, Scope};
 #[cfg(not(loom))]
 pub use spawn::{spawn, spawn_with};
+
+pub use spawn_blocking::spawn_blocking;
 #[cfg(not(loom))]
 pub use sync::{Counter, CounterFuture, Event, EventFuture, Mutex, MutexGuard};
 pub use sync::{SpinLock, SpinLockGuard};

@@ -32,6 +32,10 @@ pub const MAX_FIBERS: usize = 1 << 16;
 /// waits on the pool from outside): made on demand, kept until the pool
 /// is dropped.
 pub const DEFAULT_FIBERS: usize = 1024;
+/// Default [`Builder::max_blocking_threads`].
+pub const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+/// Default [`Builder::blocking_keep_alive`].
+pub const DEFAULT_BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(10);
 /// The default fiber stack: 1 MiB. A fiber that took over a worker runs
 /// every job the worker picks up until it is handed back, so it needs room
 /// for ordinary recursion; only the pages touched are committed.
@@ -70,6 +74,8 @@ pub struct Builder {
     /// `None`: no pinning; `Some(None)`: the process's cores in order;
     /// `Some(Some(list))`: the user's cores.
     pin: Option<Option<Vec<usize>>>,
+    max_blocking_threads: usize,
+    blocking_keep_alive: std::time::Duration,
 }
 
 impl core::fmt::Debug for Builder {
@@ -88,6 +94,8 @@ impl core::fmt::Debug for Builder {
                 &self.panic_handler.as_ref().map(|_| "custom"),
             )
             .field("pin", &self.pin)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
             .finish()
     }
 }
@@ -105,6 +113,8 @@ impl Default for Builder {
             fiber_float_env: false,
             panic_handler: None,
             pin: None,
+            max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
+            blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
         }
     }
 }
@@ -115,6 +125,24 @@ impl Builder {
     /// core.
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = Some(n);
+        self
+    }
+
+    /// The most threads [`Pool::spawn_blocking`] runs calls on at once
+    /// (default [`DEFAULT_MAX_BLOCKING_THREADS`], 512). They are started
+    /// as calls come and are never counted as workers; past the limit,
+    /// calls queue. `0` makes [`build`](Builder::build) fail with
+    /// [`Error::ZeroBlockingThreads`].
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long a [`Pool::spawn_blocking`] thread with nothing to do waits
+    /// for the next call before it exits (default
+    /// [`DEFAULT_BLOCKING_KEEP_ALIVE`], 10 s).
+    pub fn blocking_keep_alive(mut self, keep_alive: std::time::Duration) -> Self {
+        self.blocking_keep_alive = keep_alive;
         self
     }
 
@@ -326,6 +354,9 @@ impl Builder {
                 max: crate::fiber::MAX_FIBER_STACK,
             });
         }
+        if self.max_blocking_threads == 0 {
+            return Err(Error::ZeroBlockingThreads);
+        }
         if let Some(s) = self.stack_size {
             if s < MIN_STACK_SIZE {
                 return Err(Error::StackTooSmall {
@@ -393,8 +424,14 @@ impl Builder {
                 counters: CachePadded::new(SlotCounters::default()),
             });
         }
-        let registry =
-            Registry::new(shared.into(), self.panic_handler).with_pinned(pin_plan.clone());
+        let blocking = crate::pool::blocking::Config {
+            max_threads: self.max_blocking_threads,
+            keep_alive: self.blocking_keep_alive,
+            name: format!("{}blocking", self.thread_name),
+        };
+        let registry = Registry::new(shared.into(), self.panic_handler)
+            .with_pinned(pin_plan.clone())
+            .with_blocking(blocking);
         // Fibers for every slot, the participant's included: made on
         // demand, up to the cap.
         let fibers = if crate::fiber::context::SUPPORTED {

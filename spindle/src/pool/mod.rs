@@ -2,6 +2,7 @@
 //! handle and the ways into it, the one submit path, main-thread jobs,
 //! the list of idle async tasks (for shutdown), pinning and statistics.
 
+pub(crate) mod blocking;
 pub(crate) mod builder;
 pub(crate) mod handle;
 pub(crate) mod main_jobs;

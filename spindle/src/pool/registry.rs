@@ -100,6 +100,8 @@ pub(crate) struct Registry {
     /// The event driver (timers), made on first use.
     #[cfg(all(not(loom), any(unix, windows)))]
     driver: std::sync::OnceLock<Arc<crate::driver::Driver>>,
+    /// The threads of `spawn_blocking`, started on first use.
+    pub(crate) blocking: crate::pool::blocking::Blocking,
 }
 
 impl Registry {
@@ -128,6 +130,11 @@ impl Registry {
             fibers: Vec::new(),
             #[cfg(all(not(loom), any(unix, windows)))]
             driver: std::sync::OnceLock::new(),
+            blocking: crate::pool::blocking::Blocking::new(crate::pool::blocking::Config {
+                max_threads: 1,
+                keep_alive: std::time::Duration::from_secs(10),
+                name: "spindle-blocking".to_owned(),
+            }),
         }
     }
 
@@ -137,6 +144,12 @@ impl Registry {
     pub(crate) fn with_fibers(mut self, fibers: Vec<Box<SlotFibers>>) -> Self {
         debug_assert!(fibers.is_empty() || fibers.len() == self.slots.len());
         self.fibers = fibers;
+        self
+    }
+
+    /// The settings of `spawn_blocking`'s threads (at build).
+    pub(crate) fn with_blocking(mut self, config: crate::pool::blocking::Config) -> Self {
+        self.blocking = crate::pool::blocking::Blocking::new(config);
         self
     }
 
