@@ -140,7 +140,9 @@ pub use spawn_blocking::spawn_blocking;
 pub use sync::{Counter, CounterFuture, Event, EventFuture, Mutex, MutexGuard};
 pub use sync::{SpinLock, SpinLockGuard};
 #[cfg(not(loom))]
-pub use task::{spawn_async, yield_async, JobError, JoinHandle, YieldAsync};
+pub use task::{
+    spawn_async, yield_async, AbortHandle, JobError, JoinHandle, JoinNext, JoinSet, YieldAsync,
+};
 #[cfg(not(loom))]
 pub use worker::worker_index;
 #[cfg(not(loom))]

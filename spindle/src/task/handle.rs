@@ -52,6 +52,11 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// The task (for `AbortHandle`).
+    pub(super) fn raw(&self) -> NonNull<Header> {
+        self.raw
+    }
+
     fn header(&self) -> &Header {
         // SAFETY: the handle's reference keeps the task alive.
         unsafe { self.raw.as_ref() }

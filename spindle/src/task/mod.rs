@@ -9,7 +9,8 @@
 //!   memory.
 //! - the pool keeps every idle, unfinished task in its task list
 //!   (`pool/tasks.rs`), through the hooks in `raw.rs`, for shutdown.
-//! - `handle.rs`: `JoinHandle`; `error.rs`: `JobError`.
+//! - `handle.rs`: `JoinHandle`; `abort.rs`: `AbortHandle`; `join_set.rs`:
+//!   `JoinSet`; `error.rs`: `JobError`.
 //! - `block.rs`: `Pool::block_on` and `JoinHandle::join`.
 //!
 //! A wake queues the task where the waker runs: on that worker's own deque
@@ -20,6 +21,8 @@
 //! work already queued there, so it cannot starve that work. A task that
 //! calls [`yield_async`] always goes behind.
 
+#[cfg(not(loom))]
+mod abort;
 #[cfg(not(loom))]
 mod alloc;
 #[cfg(not(loom))]
@@ -39,9 +42,15 @@ pub(crate) mod state;
 mod state_loom;
 
 #[cfg(not(loom))]
+pub use abort::AbortHandle;
+#[cfg(not(loom))]
 pub use error::JobError;
 #[cfg(not(loom))]
 pub use handle::JoinHandle;
+#[cfg(not(loom))]
+mod join_set;
+#[cfg(not(loom))]
+pub use join_set::{JoinNext, JoinSet};
 
 #[cfg(not(loom))]
 mod spawn {
