@@ -72,6 +72,9 @@ mod error;
 mod fiber;
 #[cfg(not(loom))]
 mod graph;
+
+#[cfg(all(not(loom), unix))]
+pub mod io;
 #[cfg(not(loom))]
 mod job_handle;
 #[cfg(not(loom))]

@@ -52,7 +52,7 @@ fn deadline_after(d: Duration) -> Instant {
 }
 
 /// The driver of the pool running this thread, or of the global pool.
-fn current_driver() -> Arc<Driver> {
+pub(crate) fn current_driver() -> Arc<Driver> {
     crate::worker::with_current(|w| w.map(|w| w.registry().driver().clone()))
         .unwrap_or_else(|| crate::pool::global().registry().driver().clone())
 }

@@ -17,6 +17,8 @@
 //! the workers come back to their loops: a worker stuck in one long job
 //! fires nothing.
 
+#[cfg(unix)]
+pub(crate) mod source;
 pub(crate) mod timers;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,7 +33,10 @@ use timers::{Timer, TimerHeap};
 const NONE: u64 = u64::MAX;
 
 pub(crate) struct Driver {
-    poller: Poller,
+    pub(crate) poller: Poller,
+    /// Registered I/O sources.
+    #[cfg(unix)]
+    pub(crate) sources: source::Sources,
     timers: Mutex<TimerHeap>,
     /// The earliest deadline, in nanoseconds since `base` (`NONE`: no
     /// timer), for busy workers to check without the lock.
@@ -51,6 +56,8 @@ impl Driver {
     pub(crate) fn new() -> std::io::Result<Self> {
         Ok(Self {
             poller: Poller::new()?,
+            #[cfg(unix)]
+            sources: source::Sources::default(),
             timers: Mutex::new(TimerHeap::default()),
             next: AtomicU64::new(NONE),
             waiting_until: AtomicU64::new(NONE),
@@ -116,11 +123,16 @@ impl Driver {
     }
 
     /// For a busy worker, every few picks: fires the due timers if one is
-    /// due and no worker drives.
+    /// due, and takes the I/O events if any source is registered, unless
+    /// a worker drives already.
     #[inline]
     pub(crate) fn poll_if_due(&self) {
+        #[cfg(unix)]
+        let io = self.sources.count.load(Ordering::Relaxed) > 0;
+        #[cfg(not(unix))]
+        let io = false;
         let next = self.next.load(Ordering::Relaxed);
-        if next != NONE && self.nanos(Instant::now()) >= next {
+        if io || (next != NONE && self.nanos(Instant::now()) >= next) {
             if let Some(drive) = self.try_drive() {
                 drive.turn(false);
             }
@@ -161,14 +173,16 @@ impl Drive<'_> {
                 (true, Some(t)) => Some(t.saturating_duration_since(Instant::now())),
             }
         };
+        let mut woken = Vec::new();
         {
             let mut events = d.events.lock().unwrap_or_else(|e| e.into_inner());
             events.clear();
             // An error (EINTR is retried inside) only ends this turn early;
             // the caller's loop comes back.
             let _ = d.poller.wait(&mut events, timeout);
+            #[cfg(unix)]
+            d.dispatch(&events, &mut woken);
         }
-        let mut woken = Vec::new();
         {
             let mut heap = d.timers();
             d.waiting_until.store(NONE, Ordering::Relaxed);

@@ -7,7 +7,7 @@
 #[cfg(all(test, not(loom)))]
 mod stress_tests;
 
-use crate::facade::{fence, spin_loop, Arc, AtomicU32, AtomicU64, Ordering};
+use crate::facade::{fence, spin_loop, Arc, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::parker::Parker;
 use crate::util::CachePadded;
 
@@ -47,7 +47,14 @@ pub(crate) struct Sleep {
     /// `searching | sleeping << 32`.
     state: CachePadded<AtomicU64>,
     slots: Box<[CachePadded<SleepSlot>]>,
+    /// The slot sleeping in the event driver (`NO_DRIVER`: none): woken
+    /// last, so the driver keeps a sleeper while another can take the
+    /// work.
+    driving: AtomicUsize,
 }
+
+/// `Sleep::driving` when no slot sleeps in the driver.
+const NO_DRIVER: usize = usize::MAX;
 
 impl Sleep {
     pub(crate) fn new(slots: usize) -> Self {
@@ -61,7 +68,15 @@ impl Sleep {
                     })
                 })
                 .collect(),
+            driving: AtomicUsize::new(NO_DRIVER),
         }
+    }
+
+    /// Records that slot `index` sleeps in the event driver (or, with
+    /// `None`, that it left): wakers take it last.
+    pub(crate) fn set_driving(&self, index: Option<usize>) {
+        self.driving
+            .store(index.unwrap_or(NO_DRIVER), Ordering::Relaxed);
     }
 
     /// The parker of slot `index`.
@@ -150,14 +165,19 @@ impl Sleep {
     #[cold]
     fn wake(&self, mut count: usize) {
         // P3: claim sleepers one by one. A failed claim means another waker
-        // or the sleeper itself got there first.
-        for slot in self.slots.iter() {
+        // or the sleeper itself got there first. The one in the event
+        // driver last (a hint: read relaxed, any order still wakes enough).
+        let driving = self.driving.load(Ordering::Relaxed);
+        for (i, slot) in self.slots.iter().enumerate() {
             if count == 0 {
                 return;
             }
-            if self.claim(slot) {
+            if i != driving && self.claim(slot) {
                 count -= 1;
             }
+        }
+        if count > 0 && driving != NO_DRIVER {
+            self.claim(&self.slots[driving]);
         }
     }
 

@@ -167,9 +167,11 @@ impl WorkerLocal {
         #[cfg(all(not(loom), any(unix, windows)))]
         if let Some(drive) = registry.driver_if_any().and_then(|d| d.try_drive()) {
             let wake = || drive.driver().notify();
+            registry.sleep.set_driving(Some(self.index));
             registry.sleep.sleep_with(self.index, has_work, |p| {
                 p.park_via(|| drive.turn(true), &wake)
             });
+            registry.sleep.set_driving(None);
             return;
         }
         registry.sleep.sleep(self.index, has_work);
