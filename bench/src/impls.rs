@@ -171,6 +171,7 @@ pub struct Pools {
     rayon: OnceLock<rayon::ThreadPool>,
     chili: OnceLock<chili::ThreadPool>,
     tokio: OnceLock<tokio::runtime::Runtime>,
+    smol: OnceLock<Arc<async_executor::Executor<'static>>>,
     forte: OnceLock<()>,
     /// The thread count these pools are built for.
     pub threads: usize,
@@ -184,6 +185,7 @@ impl Pools {
             rayon: OnceLock::new(),
             chili: OnceLock::new(),
             tokio: OnceLock::new(),
+            smol: OnceLock::new(),
             forte: OnceLock::new(),
             threads,
         }
@@ -220,6 +222,33 @@ impl Pools {
                 .build()
                 .expect("building the tokio runtime")
         })
+    }
+
+    /// Runs `future` on smol's executor (`async-executor`, with
+    /// `async-io`'s reactor thread for I/O and timers): `threads` threads
+    /// run the executor, and the calling thread waits.
+    pub fn smol<Fut>(
+        &self,
+        root: impl FnOnce(Arc<async_executor::Executor<'static>>) -> Fut,
+    ) -> Fut::Output
+    where
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let ex = self.smol.get_or_init(|| {
+            let ex = Arc::new(async_executor::Executor::new());
+            for i in 0..self.threads {
+                let ex = ex.clone();
+                std::thread::Builder::new()
+                    .name(format!("smol-{i}"))
+                    .spawn(move || {
+                        async_io::block_on(ex.run(std::future::pending::<()>()));
+                    })
+                    .expect("starting a smol thread");
+            }
+            ex
+        });
+        async_io::block_on(ex.spawn(root(ex.clone())))
     }
 
     /// Runs `f` on the forte pool with the calling thread as a participant.

@@ -46,6 +46,7 @@ const FAMILIES: &[&str] = &[
     "chili",
     "forte",
     "tokio",
+    "smol",
     "crossbeam",
     "corosensei",
     "may",
@@ -83,6 +84,10 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("graph-frame", "a game frame as a graph (40 physics -> animation chunks, a main-thread render, Low streaming), 300 frames: frame time p50/p99"),
     ("priority-latency", "delay of a High job submitted every ms behind a flood of Low jobs (p50/p99)"),
     ("affinity", "5000 jobs pinned to worker 0 while 4000 others load every worker"),
+    ("io-echo", "a TCP echo server and 200 clients x 50 round trips of 1 KiB on loopback, in one process: round trip p50/p99"),
+    ("io-echo-slowest", "the same: the slowest client's total time per run"),
+    ("timer-storm", "100,000 tasks each sleeping a random 0-50 ms: how late each wakes (p50/p99)"),
+    ("blocking-mix", "200 CPU tasks of ~0.5 ms, alone and beside 100 blocking calls sleeping 10 ms each"),
 ];
 
 /// The workload ids alone, in order.
@@ -472,6 +477,7 @@ mod tests {
             "chili",
             "forte",
             "tokio",
+            "smol",
             "crossbeam-deque",
             "corosensei",
             "may",

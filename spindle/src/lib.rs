@@ -87,7 +87,7 @@ mod pool;
 mod scope;
 #[cfg(not(loom))]
 mod spawn;
-
+#[cfg(not(loom))]
 mod spawn_blocking;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod task;
@@ -138,6 +138,7 @@ pub use scope::{scope, Scope};
 #[cfg(not(loom))]
 pub use spawn::{spawn, spawn_with};
 
+#[cfg(not(loom))]
 pub use spawn_blocking::spawn_blocking;
 #[cfg(not(loom))]
 pub use sync::{Counter, CounterFuture, Event, EventFuture, Mutex, MutexGuard};

@@ -8,6 +8,7 @@ pub mod async_ping_pong_seq;
 pub mod async_skynet;
 pub mod async_spawn_many;
 pub mod async_yield_many;
+pub mod blocking_mix;
 pub mod countdown;
 pub mod deque;
 pub mod fib;
@@ -15,11 +16,13 @@ pub mod fiber_switch;
 pub mod fiber_wait;
 pub mod graph;
 pub mod graph_frame;
+pub mod io_echo;
 pub mod nqueens;
 pub mod priority_latency;
 pub mod skynet;
 pub mod skynet_scope;
 pub mod spawn;
+pub mod timer_storm;
 pub mod tree;
 
 use crate::impls::{Bench, Pools};
@@ -81,6 +84,10 @@ pub fn pool_benches<'a>(
         "priority-latency" => priority_latency::benches(pools),
         "affinity" => affinity::benches(pools),
         "graph-frame" => graph_frame::benches(pools),
+        "io-echo" => io_echo::benches(pools, false),
+        "io-echo-slowest" => io_echo::benches(pools, true),
+        "timer-storm" => timer_storm::benches(pools),
+        "blocking-mix" => blocking_mix::benches(pools),
         w if w.starts_with("graph-") => graph::benches(w, pools),
         other => unreachable!("not a pool workload: {other}"),
     }
