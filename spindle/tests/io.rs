@@ -1,3 +1,4 @@
+#![cfg_attr(not(unix), allow(missing_docs))]
 #![cfg(not(loom))]
 #![cfg(unix)]
 //! `spindle::io::Async`: sockets awaited on the pool's own driver. Echo

@@ -74,6 +74,7 @@ impl Sleep {
 
     /// Records that slot `index` sleeps in the event driver (or, with
     /// `None`, that it left): wakers take it last.
+    #[cfg_attr(any(loom, not(any(unix, windows))), allow(dead_code))]
     pub(crate) fn set_driving(&self, index: Option<usize>) {
         self.driving
             .store(index.unwrap_or(NO_DRIVER), Ordering::Relaxed);

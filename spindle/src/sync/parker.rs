@@ -51,6 +51,7 @@ impl Parker {
     /// `wake` cuts short: an `unpark` meanwhile calls `wake`. `wait` may
     /// also return on its own (an event, a timer): the token, if any, is
     /// consumed either way, and the caller re-checks what it waits for.
+    #[cfg_attr(any(loom, not(any(unix, windows))), allow(dead_code))]
     pub(crate) fn park_via(&self, wait: impl FnOnce(), wake: &(dyn Fn() + Sync)) {
         {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
