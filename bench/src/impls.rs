@@ -219,6 +219,8 @@ impl Pools {
         self.tokio.get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(self.threads)
+                // The I/O and timer drivers (for the io-* and timer rows).
+                .enable_all()
                 .build()
                 .expect("building the tokio runtime")
         })

@@ -113,29 +113,39 @@ impl<T: AsFd> Async<T> {
     /// Runs `op` until it does not fail with `WouldBlock`, waiting for
     /// readability in between.
     pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        loop {
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                r => return r,
-            }
-            self.readable().await?;
-        }
+        core::future::poll_fn(|cx| self.poll_op(Direction::Read, cx, &mut op)).await
     }
 
     /// Runs `op` until it does not fail with `WouldBlock`, waiting for
     /// writability in between.
     pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        loop {
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                r => return r,
-            }
-            self.writable().await?;
-        }
+        core::future::poll_fn(|cx| self.poll_op(Direction::Write, cx, &mut op)).await
     }
 
     fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.source.poll_ready(&self.driver, dir, cx)
+    }
+
+    /// Runs `op` until it does not fail with `WouldBlock`; pending until an
+    /// event if it does (see `driver/source.rs` for the tick).
+    fn poll_op<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        op: &mut impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let tick = self.source.tick(dir);
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                r => return Poll::Ready(r),
+            }
+            match self.source.poll_blocked(&self.driver, dir, tick, cx) {
+                Poll::Ready(Ok(())) => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 
@@ -164,6 +174,19 @@ impl<T: AsFd> Future for Ready<'_, T> {
     }
 }
 
+/// A listening socket on `addr` (see `Async::<TcpListener>::bind`).
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
 fn set_nonblocking(fd: std::os::fd::RawFd) -> io::Result<()> {
     // SAFETY: `fcntl` on a descriptor the caller owns; an invalid one
     // fails with EBADF.
@@ -187,17 +210,7 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            match self.get_ref().read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                r => return Poll::Ready(r),
-            }
-            match self.poll_ready(Direction::Read, cx) {
-                Poll::Ready(Ok(())) => continue,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        self.poll_op(Direction::Read, cx, &mut |mut io: &T| io.read(buf))
     }
 }
 
@@ -210,17 +223,7 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            match self.get_ref().write(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                r => return Poll::Ready(r),
-            }
-            match self.poll_ready(Direction::Write, cx) {
-                Poll::Ready(Ok(())) => continue,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        self.poll_op(Direction::Write, cx, &mut |mut io: &T| io.write(buf))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -233,13 +236,25 @@ where
 }
 
 impl Async<TcpListener> {
-    /// Binds a listener to `addr` (the first address that binds).
+    /// Binds a listener to `addr` (the first address that binds), with
+    /// `SO_REUSEADDR` and a backlog of 1024 pending connections (std's
+    /// `TcpListener::bind` allows 128, which a burst of clients overflows,
+    /// and each refused attempt is retried by its client a second later).
     ///
     /// # Errors
     ///
     /// The system's: the address in use, no permission, none resolved.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
-        Self::new(TcpListener::bind(addr)?)
+        let mut last = None;
+        for addr in addr.to_socket_addrs()? {
+            match listen(addr) {
+                Ok(l) => return Self::new(l),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no address to bind to")
+        }))
     }
 
     /// Waits for the next connection.

@@ -37,6 +37,9 @@ pub(crate) struct Driver {
     /// Registered I/O sources.
     #[cfg(unix)]
     pub(crate) sources: source::Sources,
+    /// The system offers edge-triggered registration (see `source.rs`).
+    #[cfg(unix)]
+    pub(crate) edge: bool,
     timers: Mutex<TimerHeap>,
     /// The earliest deadline, in nanoseconds since `base` (`NONE`: no
     /// timer), for busy workers to check without the lock.
@@ -54,8 +57,11 @@ pub(crate) struct Driver {
 
 impl Driver {
     pub(crate) fn new() -> std::io::Result<Self> {
+        let poller = Poller::new()?;
         Ok(Self {
-            poller: Poller::new()?,
+            #[cfg(unix)]
+            edge: poller.supports_edge(),
+            poller,
             #[cfg(unix)]
             sources: source::Sources::default(),
             timers: Mutex::new(TimerHeap::default()),
@@ -192,9 +198,11 @@ impl Drive<'_> {
                 Ordering::Relaxed,
             );
         }
-        for w in woken {
-            w.wake();
-        }
+        crate::task::wake_behind(|| {
+            for w in woken {
+                w.wake();
+            }
+        });
     }
 }
 

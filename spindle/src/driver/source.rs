@@ -2,12 +2,15 @@
 //! wait for it to become readable or writable, and what readiness the
 //! driver saw.
 //!
-//! Registrations are one-shot and level-triggered: a task that wants a
-//! direction records its waker and re-arms the descriptor with every
-//! direction someone waits for; the kernel reports it at once if it is
-//! ready already, so readiness that came between an operation returning
-//! `WouldBlock` and the re-arm is not lost. An event marks the direction
-//! ready and wakes its task, which retries its operation.
+//! Registrations are edge-triggered where the system has that (epoll,
+//! kqueue): a descriptor is added once with both directions, and no
+//! system call is made per wait. Each direction keeps a *ready* flag and a
+//! *tick* that every event bumps. An operation notes the tick, runs, and
+//! on `WouldBlock` waits only if the tick has not moved meanwhile (else an
+//! edge came in between, and it retries at once); waiting clears the
+//! flag. So an edge is never lost between an operation and its wait.
+//! Where edges are not offered, the descriptor is re-armed one-shot at
+//! each wait, which the kernel reports at once if it is ready already.
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
@@ -15,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use polling::Event;
+use polling::{Event, PollMode};
 
 use super::Driver;
 
@@ -28,8 +31,10 @@ pub(crate) enum Direction {
 
 #[derive(Default)]
 struct Dir {
-    /// The driver saw it ready since a task last took that.
+    /// An event came since a waiter last cleared it.
     ready: bool,
+    /// Events so far.
+    tick: u64,
     waker: Option<Waker>,
 }
 
@@ -60,8 +65,32 @@ impl Source {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Ready if the driver saw `dir` ready since the last call that took
-    /// it; else records the task and re-arms the descriptor.
+    /// The tick of `dir`, to note before an operation.
+    pub(crate) fn tick(&self, dir: Direction) -> u64 {
+        self.state().dir(dir).tick
+    }
+
+    /// After an operation that would block, begun at `tick`: ready at
+    /// once if an event came since (retry), else clears the readiness,
+    /// records the task and waits for the next event.
+    pub(crate) fn poll_blocked(
+        &self,
+        driver: &Driver,
+        dir: Direction,
+        tick: u64,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut s = self.state();
+        let d = s.dir(dir);
+        if d.tick != tick {
+            return Poll::Ready(Ok(()));
+        }
+        d.ready = false;
+        self.wait(driver, &mut s, dir, cx)
+    }
+
+    /// Ready if an event came since the last wait cleared it; else waits
+    /// for one.
     pub(crate) fn poll_ready(
         &self,
         driver: &Driver,
@@ -69,14 +98,26 @@ impl Source {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         let mut s = self.state();
-        let d = s.dir(dir);
-        if d.ready {
-            d.ready = false;
+        if s.dir(dir).ready {
             return Poll::Ready(Ok(()));
         }
+        self.wait(driver, &mut s, dir, cx)
+    }
+
+    fn wait(
+        &self,
+        driver: &Driver,
+        s: &mut State,
+        dir: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let d = s.dir(dir);
         match &d.waker {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => d.waker = Some(cx.waker().clone()),
+        }
+        if driver.edge {
+            return Poll::Pending;
         }
         let interest = Event::new(self.key, s.read.waker.is_some(), s.write.waker.is_some());
         // SAFETY: the descriptor stays open while its `Async` lives, and
@@ -90,14 +131,15 @@ impl Source {
         Poll::Pending
     }
 
-    /// The driver saw an event: marks its directions ready and hands back
-    /// the tasks to wake.
+    /// The driver saw an event: marks its directions ready, bumps their
+    /// ticks and hands back the tasks to wake.
     fn on_event(&self, ev: &Event, woken: &mut Vec<Waker>) {
         let mut guard = self.state();
         let s = &mut *guard;
         for (yes, d) in [(ev.readable, &mut s.read), (ev.writable, &mut s.write)] {
             if yes {
                 d.ready = true;
+                d.tick = d.tick.wrapping_add(1);
                 woken.extend(d.waker.take());
             }
         }
@@ -129,9 +171,14 @@ impl Driver {
             fd,
             state: Mutex::new(State::default()),
         });
+        let (interest, mode) = if self.edge {
+            (Event::all(key), PollMode::Edge)
+        } else {
+            (Event::none(key), PollMode::Oneshot)
+        };
         // SAFETY: the caller's `Async` owns `fd` and deregisters it before
         // closing it.
-        unsafe { self.poller.add(fd, Event::none(key)) }?;
+        unsafe { self.poller.add_with_mode(fd, interest, mode) }?;
         if key == t.slots.len() {
             t.slots.push(Some(source.clone()));
         } else {

@@ -37,6 +37,8 @@ mod poll_record;
 mod raw;
 #[cfg(not(loom))]
 pub(crate) use poll_record::{restore_poll, save_poll};
+#[cfg(all(not(loom), any(unix, windows)))]
+pub(crate) use raw::wake_behind;
 pub(crate) mod state;
 #[cfg(all(test, loom))]
 mod state_loom;

@@ -167,6 +167,19 @@ thread_local! {
     /// Self-wakes requeued on this thread's deque since the last one sent
     /// behind.
     static BUDGET_USED: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+    /// Set while the event driver wakes tasks on this thread: each goes
+    /// behind the work queued here, so a batch of I/O and timer wakes runs
+    /// in the order it came (oldest first), not newest first.
+    static WAKES_BEHIND: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Runs `f` (the event driver's wakes) with every task it wakes queued
+/// behind the work already on this worker's deque.
+#[cfg(all(not(loom), any(unix, windows)))]
+pub(crate) fn wake_behind(f: impl FnOnce()) {
+    let prev = WAKES_BEHIND.with(|w| w.replace(true));
+    f();
+    WAKES_BEHIND.with(|w| w.set(prev));
 }
 
 /// A worker sends every `BUDGET`th requeue of a task that woke itself
@@ -233,7 +246,7 @@ pub(crate) unsafe fn schedule(header: NonNull<Header>, how: Queue) {
             }
             Queue::Woken => {
                 w.count_wake();
-                false
+                WAKES_BEHIND.with(core::cell::Cell::get)
             }
             Queue::Requeue { yielded } => {
                 w.count_wake();
