@@ -189,3 +189,44 @@ fn pool_dropped_with_tasks_parked_on_io() {
         assert_eq!(fds(), before, "descriptors left open");
     });
 }
+
+/// Data that arrived before the descriptor was registered, and data that
+/// arrives between a read that would block and its wait, are both seen:
+/// no edge is lost.
+///
+/// Catches: an edge-triggered registration that waits for the *next*
+/// edge (the data already there never produces one): `readable` hangs.
+#[test]
+fn readiness_from_before_registration_is_seen() {
+    let _s = serial();
+    within(30, "early data", || {
+        use std::io::Write;
+        use std::os::unix::net::UnixStream;
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(b"early").unwrap();
+        let got = pool.block_on(async move {
+            let b = Async::new(b).unwrap();
+            b.readable().await.unwrap();
+            let mut buf = [0u8; 5];
+            let n = b
+                .read_with(|mut s| std::io::Read::read(&mut s, &mut buf))
+                .await
+                .unwrap();
+            // Nothing more: a read now waits; the writer sends later.
+            let writer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                a.write_all(b"late").unwrap();
+                a
+            });
+            let mut late = [0u8; 4];
+            let m = b
+                .read_with(|mut s| std::io::Read::read(&mut s, &mut late))
+                .await
+                .unwrap();
+            drop(writer.join().unwrap());
+            (n, buf, m, late)
+        });
+        assert_eq!(got, (5, *b"early", 4, *b"late"));
+    });
+}
