@@ -255,3 +255,26 @@ fn no_timer_thread_and_pool_drop_cleans_up() {
         assert!(fds_after <= fds_before, "fds {fds_before} -> {fds_after}");
     });
 }
+
+/// A task woken by a timer keeps its affinity: it is polled again on its
+/// worker.
+///
+/// Catches: driver wakes queued as plain jobs on the driving worker,
+/// whatever the task's placement.
+#[test]
+fn a_timer_wake_keeps_the_tasks_affinity() {
+    let _serial = serial();
+    within(30, "affinity", || {
+        let pool = pool(2);
+        for _ in 0..20 {
+            let opts = spindle::Options::new().affinity(spindle::Affinity::worker(1));
+            let h = pool
+                .spawn_async_with(opts, async {
+                    sleep(Duration::from_millis(2)).await;
+                    spindle::worker_index()
+                })
+                .unwrap();
+            assert_eq!(h.join().unwrap(), Some(1));
+        }
+    });
+}

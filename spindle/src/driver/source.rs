@@ -178,7 +178,14 @@ impl Driver {
         };
         // SAFETY: the caller's `Async` owns `fd` and deregisters it before
         // closing it.
-        unsafe { self.poller.add_with_mode(fd, interest, mode) }?;
+        if let Err(e) = unsafe { self.poller.add_with_mode(fd, interest, mode) } {
+            // A regular file (EPERM), a closed descriptor (EBADF): the key
+            // goes back unused.
+            if key < t.slots.len() {
+                t.free.push(key);
+            }
+            return Err(e);
+        }
         if key == t.slots.len() {
             t.slots.push(Some(source.clone()));
         } else {
