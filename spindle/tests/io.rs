@@ -52,6 +52,10 @@ fn echo_server(pool: &Pool) -> std::net::SocketAddr {
 
 /// Many clients, many round trips each, every byte back in order.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn echo_with_many_clients() {
     let _s = serial();
     within(60, "echo", || {
@@ -83,6 +87,10 @@ fn echo_with_many_clients() {
 /// Catches: events taken only by a worker about to sleep: the exchange
 /// below would wait for the 2 s of churn to end.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn io_progresses_while_every_worker_is_busy() {
     let _s = serial();
     within(60, "busy io", || {
@@ -118,6 +126,10 @@ fn io_progresses_while_every_worker_is_busy() {
 /// A peer that hangs up: reads see the end (0), writes fail, nothing
 /// hangs.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn a_peer_that_hangs_up() {
     let _s = serial();
     within(30, "hang up", || {
@@ -178,6 +190,10 @@ fn settled_fds() -> usize {
 /// open by a driver or source that outlives the pool.
 #[cfg(target_os = "linux")]
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn pool_dropped_with_tasks_parked_on_io() {
     let _s = serial();
     within(30, "drop with io", || {
@@ -213,6 +229,10 @@ fn pool_dropped_with_tasks_parked_on_io() {
 /// Catches: an edge-triggered registration that waits for the *next*
 /// edge (the data already there never produces one): `readable` hangs.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn readiness_from_before_registration_is_seen() {
     let _s = serial();
     within(30, "early data", || {
@@ -250,6 +270,10 @@ fn readiness_from_before_registration_is_seen() {
 /// A descriptor the event queue refuses (a regular file) is a clear
 /// error from `Async::new`, and leaves nothing registered.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn a_descriptor_the_event_queue_refuses_is_an_error() {
     let _s = serial();
     let pool = Pool::builder().workers(1).build().unwrap();

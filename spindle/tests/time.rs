@@ -37,6 +37,10 @@ fn poll_once<F: Future + Unpin>(f: &mut F) -> bool {
 /// Catches: a driver that fires timers before their deadline, or sleeps
 /// through them.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn many_sleeps_are_never_early_and_rarely_late() {
     let _serial = serial();
     within(60, "many sleeps", || {
@@ -68,6 +72,10 @@ fn many_sleeps_are_never_early_and_rarely_late() {
 /// Catches: timers fired only by a worker about to sleep: the sleep below
 /// would wait for the stream to end (2 s).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn timers_fire_while_every_worker_is_busy() {
     let _serial = serial();
     within(60, "busy timers", || {
@@ -101,6 +109,10 @@ fn timers_fire_while_every_worker_is_busy() {
 /// `timeout`: the output if it comes in time, `Elapsed` otherwise (and the
 /// slow future is dropped then).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn timeout_returns_output_or_elapsed() {
     let _serial = serial();
     within(30, "timeout", || {
@@ -131,6 +143,10 @@ fn timeout_returns_output_or_elapsed() {
 /// A `Duration` past the clock's range waits "forever" instead of
 /// panicking on overflow; a deadline in the past is ready at once.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn far_future_and_past_deadlines() {
     let _serial = serial();
     within(30, "far future", || {
@@ -150,6 +166,10 @@ fn far_future_and_past_deadlines() {
 /// Catches: cancellation by marking only (entries kept until their
 /// deadline, here an hour away): the count stays at a million.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn dropped_timers_leave_nothing_behind() {
     let _serial = serial();
     within(120, "dropped timers", || {
@@ -177,6 +197,10 @@ fn dropped_timers_leave_nothing_behind() {
 /// sleeps with no earlier deadline, without notifying it: the one
 /// worker sleeps forever in the driver and the second tick never comes.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn interval_ticks_and_skips_missed_ones() {
     let _serial = serial();
     within(30, "interval", || {
@@ -199,6 +223,10 @@ fn interval_ticks_and_skips_missed_ones() {
 
 /// A sleep awaited outside every pool uses the global pool's driver.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn sleep_outside_every_pool() {
     let _serial = serial();
     within(30, "outside", || {
@@ -256,6 +284,10 @@ fn is_harness_thread(name: &str) -> bool {
 /// leaked at shutdown; the driver's descriptors kept open.
 #[cfg(target_os = "linux")]
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn no_timer_thread_and_pool_drop_cleans_up() {
     let _serial = serial();
     within(60, "pool drop with timers", || {
@@ -301,6 +333,10 @@ fn no_timer_thread_and_pool_drop_cleans_up() {
 /// Catches: driver wakes queued as plain jobs on the driving worker,
 /// whatever the task's placement.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
 fn a_timer_wake_keeps_the_tasks_affinity() {
     let _serial = serial();
     within(30, "affinity", || {
