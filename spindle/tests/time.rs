@@ -353,3 +353,45 @@ fn a_timer_wake_keeps_the_tasks_affinity() {
         }
     });
 }
+
+/// Without fibers, a wait parks its thread instead of suspending; timers
+/// still fire while every thread of the pool waits (the waits drive the
+/// event queue too), whoever held the driver a moment before.
+///
+/// Catches: only the loop's sleep driving the timers: with `fibers(0)` a
+/// job waiting (parked) for a task that sleeps on a timer, on a worker
+/// whose loop never sleeps again, can hang.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "the OS event queue (epoll, eventfd, sockets) is outside what Miri emulates"
+)]
+fn timers_fire_while_every_thread_waits_without_fibers() {
+    let _serial = serial();
+    within(60, "waits without fibers", || {
+        let pool = Pool::builder().workers(2).fibers(0).build().unwrap();
+        for round in 0..20u64 {
+            let done = spindle::Counter::new();
+            // One job per thread (2 workers and the caller): every thread
+            // ends up waiting.
+            let all_in = Arc::new(std::sync::Barrier::new(3));
+            let jobs = (0..3).map(|k| {
+                let all_in = all_in.clone();
+                move || {
+                    all_in.wait();
+                    // Each job waits, parked, for a timer task.
+                    let h = spindle::spawn_async(async move {
+                        // Long enough that every wait has parked by then.
+                        sleep(Duration::from_millis(5 + 3 * k)).await;
+                        k
+                    });
+                    assert_eq!(h.join().unwrap(), k);
+                }
+            });
+            pool.dispatch(&done, jobs);
+            // The caller waits too (participant slot, no fibers).
+            pool.wait(&done);
+            assert!(round < 20);
+        }
+    });
+}

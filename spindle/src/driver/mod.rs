@@ -92,6 +92,14 @@ impl Driver {
             .then(|| Drive { driver: self })
     }
 
+    /// True if a worker could take the driver now: a sleeper that finds
+    /// it free must not sleep on its parker (nobody would then wait for
+    /// the timers), but take it (the sleep re-check, S3, looks here).
+    #[inline]
+    pub(crate) fn is_free(&self) -> bool {
+        !self.driving.load(Ordering::Relaxed)
+    }
+
     /// Cuts the driving worker's wait short (or its next one).
     pub(crate) fn notify(&self) {
         // An error here means the OS refused a write to the wake-up
@@ -130,9 +138,10 @@ impl Driver {
 
     /// For a busy worker, every few picks: fires the due timers if one is
     /// due, and takes the I/O events if any source is registered, unless
-    /// a worker drives already.
+    /// a worker drives already. True if it drove (the caller then lets a
+    /// sleeper know the driver is free again).
     #[inline]
-    pub(crate) fn poll_if_due(&self) {
+    pub(crate) fn poll_if_due(&self) -> bool {
         #[cfg(unix)]
         let io = self.sources.count.load(Ordering::Relaxed) > 0;
         #[cfg(not(unix))]
@@ -141,8 +150,10 @@ impl Driver {
         if io || (next != NONE && self.nanos(Instant::now()) >= next) {
             if let Some(drive) = self.try_drive() {
                 drive.turn(false);
+                return true;
             }
         }
+        false
     }
 }
 

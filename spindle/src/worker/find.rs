@@ -33,7 +33,11 @@ impl WorkerLocal {
         if tick.is_multiple_of(INJECTOR_TICK) {
             #[cfg(all(not(loom), any(unix, windows)))]
             if let Some(driver) = self.registry().driver_if_any() {
-                driver.poll_if_due();
+                if driver.poll_if_due() {
+                    // A sleeper that found the driver taken sleeps on its
+                    // parker: it may take the driver now.
+                    self.registry().sleep.notify_work(1);
+                }
             }
             if let Some(job) = self.pop_injector() {
                 return Some(job);

@@ -160,18 +160,29 @@ impl WorkerLocal {
 }
 
 impl WorkerLocal {
-    /// The loop's sleep: in the event driver if the pool has one and no
-    /// other worker drives it (see `driver/mod.rs`), else on the parker.
-    fn sleep_or_drive(&self, has_work: impl Fn() -> bool) {
+    /// A sleep of this slot (the loop's, or a wait's): in the event driver
+    /// if the pool has one and no other thread drives it (see
+    /// `driver/mod.rs`), else on the parker. A sleeper on the parker
+    /// re-checks that the driver is still taken (S3), and a busy worker
+    /// that took it for a moment (`poll_if_due`) wakes a sleeper after:
+    /// so a sleeper never stays on its parker while the driver is free.
+    /// Wakers claim the driving sleeper last (`Sleep::set_driving`).
+    pub(crate) fn sleep_or_drive(&self, has_work: impl Fn() -> bool) {
         let registry = self.registry();
         #[cfg(all(not(loom), any(unix, windows)))]
-        if let Some(drive) = registry.driver_if_any().and_then(|d| d.try_drive()) {
-            let wake = || drive.driver().notify();
-            registry.sleep.set_driving(Some(self.index));
-            registry.sleep.sleep_with(self.index, has_work, |p| {
-                p.park_via(|| drive.turn(true), &wake)
-            });
-            registry.sleep.set_driving(None);
+        if let Some(driver) = registry.driver_if_any() {
+            if let Some(drive) = driver.try_drive() {
+                let wake = || drive.driver().notify();
+                registry.sleep.set_driving(Some(self.index));
+                registry.sleep.sleep_with(self.index, has_work, |p| {
+                    p.park_via(|| drive.turn(true), &wake)
+                });
+                registry.sleep.set_driving(None);
+                return;
+            }
+            registry
+                .sleep
+                .sleep(self.index, || has_work() || driver.is_free());
             return;
         }
         registry.sleep.sleep(self.index, has_work);

@@ -202,7 +202,7 @@ impl WorkerLocal {
             let parker = sleep.parker(self.index);
             if cell.prepare_sleep(parker) {
                 self.counters().parks.bump();
-                sleep.sleep(self.index, || {
+                self.sleep_or_drive(|| {
                     cell.probe()
                         || (room && registry.has_work_for(self.index))
                         || self.can_switch()
