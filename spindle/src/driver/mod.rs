@@ -11,11 +11,12 @@
 //! When it wakes it fires the due timers: their tasks are woken from that
 //! worker, each with its own priority and affinity, as any wake.
 //!
-//! Busy workers look at the earliest deadline every `INJECTOR_TICK`
-//! picks and fire due timers if no worker drives (`poll_if_due`), so
-//! timers fire while every worker is busy too, though only as often as
-//! the workers come back to their loops: a worker stuck in one long job
-//! fires nothing.
+//! A wait that parks its thread (no fiber to suspend) drives the same
+//! way. Busy workers look at the earliest deadline every `INJECTOR_TICK`
+//! picks and fire due timers (and take I/O events while sources are
+//! registered) if no worker drives (`poll_if_due`), so timers fire while
+//! every worker is busy too, though only as often as the workers come
+//! back to their loops: a worker stuck in one long job fires nothing.
 
 #[cfg(unix)]
 pub(crate) mod source;
