@@ -32,6 +32,9 @@ use timers::{Timer, TimerHeap};
 
 /// `Driver::next` and `waiting_until` when there is no deadline.
 const NONE: u64 = u64::MAX;
+/// `Driver::waiting_until` while no worker waits in the event queue: no
+/// deadline is earlier, so adding a timer notifies nobody.
+const NOT_WAITING: u64 = 0;
 
 pub(crate) struct Driver {
     pub(crate) poller: Poller,
@@ -45,9 +48,10 @@ pub(crate) struct Driver {
     /// The earliest deadline, in nanoseconds since `base` (`NONE`: no
     /// timer), for busy workers to check without the lock.
     next: AtomicU64,
-    /// The deadline the driving worker sleeps until (`NONE`: none, or no
-    /// worker sleeps in the driver). Written under the `timers` lock, so
-    /// a timer added with an earlier deadline knows to notify.
+    /// The deadline the driving worker sleeps until (`NONE`: no deadline;
+    /// `NOT_WAITING`: no worker sleeps in the driver). Written under the
+    /// `timers` lock, so a timer added with an earlier deadline knows to
+    /// notify, and only then.
     waiting_until: AtomicU64,
     /// A worker drives (is in `turn`).
     driving: AtomicBool,
@@ -67,7 +71,7 @@ impl Driver {
             sources: source::Sources::default(),
             timers: Mutex::new(TimerHeap::default()),
             next: AtomicU64::new(NONE),
-            waiting_until: AtomicU64::new(NONE),
+            waiting_until: AtomicU64::new(NOT_WAITING),
             driving: AtomicBool::new(false),
             events: Mutex::new(Events::new()),
             base: Instant::now(),
@@ -179,15 +183,16 @@ impl Drive<'_> {
                 if block {
                     next.map_or(NONE, |t| d.nanos(t))
                 } else {
-                    NONE
+                    NOT_WAITING
                 },
                 Ordering::Relaxed,
             );
             match (block, next) {
                 (false, _) => Some(Duration::ZERO),
                 (true, None) => None,
-                // Rounded up to the next millisecond where the OS waits in
-                // milliseconds: never early.
+                // If the OS rounds it down the wait ends early, fires
+                // nothing, and the caller's loop waits again: timers are
+                // fired only once due.
                 (true, Some(t)) => Some(t.saturating_duration_since(Instant::now())),
             }
         };
@@ -203,7 +208,7 @@ impl Drive<'_> {
         }
         {
             let mut heap = d.timers();
-            d.waiting_until.store(NONE, Ordering::Relaxed);
+            d.waiting_until.store(NOT_WAITING, Ordering::Relaxed);
             heap.fire_due(Instant::now(), &mut woken);
             d.next.store(
                 heap.next_deadline().map_or(NONE, |t| d.nanos(t)),
