@@ -20,6 +20,10 @@ use spindle::{Error, Pool};
 /// Catches: blocking calls run as ordinary jobs on the workers (then the
 /// 100 sleeps take 500 ms on 2 workers and the CPU jobs wait behind them).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "blocking threads outlive their pool by the keep-alive, which Miri reports as a leak; .ci/sanitizers runs these with -Zmiri-ignore-leaks"
+)]
 fn blocking_calls_do_not_stall_the_workers() {
     within(60, "blocking mix", || {
         let pool = Pool::builder().workers(2).build().unwrap();
@@ -61,6 +65,10 @@ fn blocking_calls_do_not_stall_the_workers() {
 /// At most `max_blocking_threads` calls run at once; the rest queue and
 /// all of them run.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "blocking threads outlive their pool by the keep-alive, which Miri reports as a leak; .ci/sanitizers runs these with -Zmiri-ignore-leaks"
+)]
 fn the_thread_cap_holds() {
     within(60, "cap", || {
         let pool = Pool::builder()
@@ -92,6 +100,10 @@ fn the_thread_cap_holds() {
 
 /// Idle blocking threads exit after the keep-alive.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "blocking threads outlive their pool by the keep-alive, which Miri reports as a leak; .ci/sanitizers runs these with -Zmiri-ignore-leaks"
+)]
 fn idle_threads_exit_after_the_keep_alive() {
     within(60, "keep-alive", || {
         let pool = Pool::builder()
@@ -121,6 +133,10 @@ fn idle_threads_exit_after_the_keep_alive() {
 /// A panicking call comes back as the handle's panic; the thread that ran
 /// it goes on with the next call.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "blocking threads outlive their pool by the keep-alive, which Miri reports as a leak; .ci/sanitizers runs these with -Zmiri-ignore-leaks"
+)]
 fn a_panic_comes_back_as_the_handles_error() {
     within(30, "panic", || {
         let pool = Pool::builder()
@@ -140,6 +156,10 @@ fn a_panic_comes_back_as_the_handles_error() {
 
 /// Awaited from a task, and from the free function inside a pool.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "blocking threads outlive their pool by the keep-alive, which Miri reports as a leak; .ci/sanitizers runs these with -Zmiri-ignore-leaks"
+)]
 fn awaited_from_a_task() {
     within(30, "task", || {
         let pool = Pool::builder().workers(2).build().unwrap();
