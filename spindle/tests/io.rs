@@ -97,18 +97,8 @@ fn io_progresses_while_every_worker_is_busy() {
         let pool = Pool::builder().workers(1).build().unwrap();
         let addr = echo_server(&pool);
         let stop = Arc::new(AtomicBool::new(false));
-        fn churn(pool: Pool, stop: Arc<AtomicBool>, start: Instant) {
-            if stop.load(Ordering::Relaxed) || start.elapsed() > Duration::from_secs(2) {
-                return;
-            }
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_micros(50) {}
-            let p = pool.clone();
-            pool.spawn(move || churn(p, stop, start));
-        }
         let start = Instant::now();
-        let (p, s) = (pool.clone(), stop.clone());
-        pool.spawn(move || churn(p, s, start));
+        common::keep_busy(&pool, stop.clone());
         let h = pool.spawn_async(async move {
             let mut s = Async::<TcpStream>::connect(addr).await.unwrap();
             s.write_all(b"ping").await.unwrap();

@@ -82,18 +82,8 @@ fn timers_fire_while_every_worker_is_busy() {
         let pool = pool(1);
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         // Each job respawns itself until `stop`, for 2 s at most.
-        fn churn(pool: Pool, stop: Arc<std::sync::atomic::AtomicBool>, start: Instant) {
-            if stop.load(Ordering::Relaxed) || start.elapsed() > Duration::from_secs(2) {
-                return;
-            }
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_micros(50) {}
-            let p = pool.clone();
-            pool.spawn(move || churn(p, stop, start));
-        }
         let start = Instant::now();
-        let (p, s) = (pool.clone(), stop.clone());
-        pool.spawn(move || churn(p, s, start));
+        common::keep_busy(&pool, stop.clone());
         let h = pool.spawn_async(async {
             sleep(Duration::from_millis(10)).await;
             Instant::now()

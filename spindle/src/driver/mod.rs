@@ -143,10 +143,10 @@ impl Driver {
 
     /// For a busy worker, every few picks: fires the due timers if one is
     /// due, and takes the I/O events if any source is registered, unless
-    /// a worker drives already. True if it drove (the caller then lets a
-    /// sleeper know the driver is free again).
+    /// a worker drives already. `Some(woken)` if it drove (the caller then
+    /// lets a sleeper know the driver is free again).
     #[inline]
-    pub(crate) fn poll_if_due(&self) -> bool {
+    pub(crate) fn poll_if_due(&self) -> Option<usize> {
         #[cfg(unix)]
         let io = self.sources.count.load(Ordering::Relaxed) > 0;
         #[cfg(not(unix))]
@@ -154,11 +154,10 @@ impl Driver {
         let next = self.next.load(Ordering::Relaxed);
         if io || (next != NONE && self.nanos(Instant::now()) >= next) {
             if let Some(drive) = self.try_drive() {
-                drive.turn(false);
-                return true;
+                return Some(drive.turn(false));
             }
         }
-        false
+        None
     }
 }
 
@@ -174,7 +173,9 @@ impl Drive<'_> {
 
     /// One turn: waits for an event, a notification or the earliest
     /// deadline (not at all without `block`), then fires the due timers.
-    pub(crate) fn turn(&self, block: bool) {
+    /// Returns how many tasks it woke (the worker then runs its queue
+    /// oldest first: `WorkerLocal::after_driver_wakes`).
+    pub(crate) fn turn(&self, block: bool) -> usize {
         let d = self.driver;
         let timeout = {
             let heap = d.timers();
@@ -215,11 +216,11 @@ impl Drive<'_> {
                 Ordering::Relaxed,
             );
         }
-        crate::task::wake_behind(|| {
-            for w in woken {
-                w.wake();
-            }
-        });
+        let n = woken.len();
+        for w in woken {
+            w.wake();
+        }
+        n
     }
 }
 

@@ -3,7 +3,8 @@
 
 use core::ptr::NonNull;
 
-use super::raw::{schedule, Header, Queue};
+use super::raw::Header;
+use super::schedule::{schedule, Queue};
 use super::state::Abort;
 use super::JoinHandle;
 
@@ -40,15 +41,22 @@ impl AbortHandle {
     /// As [`JoinHandle::abort`]: a task not yet finished stops at its next
     /// suspension point, and its handle yields a cancelled `JobError`.
     pub fn abort(&self) {
-        if self.header().state.abort() == Abort::Submit {
-            // SAFETY: `abort` set NOTIFIED with a reference for the queue.
-            unsafe { schedule(self.raw, Queue::Woken) };
-        }
+        abort(self.raw);
     }
 
     /// True once the task has finished (completed, panicked or cancelled).
     pub fn is_finished(&self) -> bool {
         self.header().state.load().is_complete()
+    }
+}
+
+/// Requests the cancellation of task `raw`, which the caller's reference
+/// keeps alive: the one way `JoinHandle` and `AbortHandle` abort.
+pub(super) fn abort(raw: NonNull<Header>) {
+    // SAFETY: alive (the caller's reference).
+    if unsafe { raw.as_ref() }.state.abort() == Abort::Submit {
+        // SAFETY: `abort` set NOTIFIED with a reference for the queue.
+        unsafe { schedule(raw, Queue::Woken) };
     }
 }
 

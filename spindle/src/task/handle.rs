@@ -7,8 +7,7 @@ use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
 
 use super::error::JobError;
-use super::raw::{schedule, Header, Queue};
-use super::state::Abort;
+use super::raw::Header;
 
 /// An owned permission to await a spawned task's output.
 ///
@@ -67,10 +66,7 @@ impl<T> JoinHandle<T> {
     /// yields [`JobError`] with [`is_cancelled`](JobError::is_cancelled).
     /// A task that already finished keeps its result.
     pub fn abort(&self) {
-        if self.header().state.abort() == Abort::Submit {
-            // SAFETY: `abort` set NOTIFIED with a reference for the queue.
-            unsafe { schedule(self.raw, Queue::Woken) };
-        }
+        super::abort::abort(self.raw);
     }
 
     /// True once the task has finished (its output is ready to take).

@@ -3,7 +3,7 @@
 //!
 //! - `state.rs`: the packed state word and its transitions (loom models).
 //! - `raw.rs`: the task's memory (one allocation), its run function (one
-//!   poll), its waker, completion; `poll_record.rs`: what a poll in
+//!   poll), its waker, completion; `schedule.rs`: where a task is queued; `poll_record.rs`: what a poll in
 //!   progress records for its poller, kept per context across switches.
 //! - `alloc.rs`: the per-thread caches and shared depot that recycle task
 //!   memory.
@@ -17,7 +17,7 @@
 //! (stealable like any job) if it is a worker of the task's pool, else on
 //! the pool's global queue, waking a sleeper. A task woken while it runs
 //! is queued again by its poller after the poll; if it keeps waking
-//! itself, every [`raw::BUDGET`]th requeue on a worker goes behind the
+//! itself, every [`schedule::BUDGET`]th requeue on a worker goes behind the
 //! work already queued there, so it cannot starve that work. A task that
 //! calls [`yield_async`] always goes behind.
 
@@ -37,8 +37,8 @@ mod poll_record;
 mod raw;
 #[cfg(not(loom))]
 pub(crate) use poll_record::{restore_poll, save_poll};
-#[cfg(all(not(loom), any(unix, windows)))]
-pub(crate) use raw::wake_behind;
+#[cfg(not(loom))]
+mod schedule;
 pub(crate) mod state;
 #[cfg(all(test, loom))]
 mod state_loom;
@@ -61,7 +61,8 @@ mod spawn {
     use core::task::{Context, Poll};
 
     use super::handle::JoinHandle;
-    use super::raw::{self, schedule};
+    use super::raw;
+    use super::schedule::{self, schedule};
     use crate::error::Error;
     use crate::options::Options;
     use crate::pool::registry::{Placement, Registry};
@@ -194,7 +195,7 @@ mod spawn {
             unsafe { (h.vtable.cancel)(header, 2) };
         } else {
             // SAFETY: spawned NOTIFIED with a queue reference.
-            unsafe { schedule(header, raw::Queue::Spawned) };
+            unsafe { schedule(header, schedule::Queue::Spawned) };
         }
         // SAFETY: the task's output is `F::Output`; the handle takes the
         // join reference it was created with.

@@ -30,9 +30,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::alloc;
 use super::error::JobError;
 use super::poll_record::{Polling, POLLING};
+use super::schedule::{schedule, Queue};
 use super::state::Shutdown;
 use super::state::{State, ToIdle, ToRunning, Wake};
-use crate::facade::{Arc, UnsafeCell};
+use crate::facade::UnsafeCell;
 use crate::job::{JobHeader, JobRef};
 use crate::pool::registry::{Placement, Registry};
 use crate::pool::tasks::{Links, TaskHooks};
@@ -163,42 +164,6 @@ pub(crate) fn job_ref(header: NonNull<Header>) -> JobRef {
     unsafe { JobRef::from_header(header.cast()) }
 }
 
-thread_local! {
-    /// Self-wakes requeued on this thread's deque since the last one sent
-    /// behind.
-    static BUDGET_USED: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
-    /// Set while the event driver wakes tasks on this thread: each goes
-    /// behind the work queued here, so a batch of I/O and timer wakes runs
-    /// in the order it came (oldest first), not newest first.
-    static WAKES_BEHIND: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
-}
-
-/// Runs `f` (the event driver's wakes) with every task it wakes queued
-/// behind the work already on this worker's deque.
-#[cfg(all(not(loom), any(unix, windows)))]
-pub(crate) fn wake_behind(f: impl FnOnce()) {
-    let prev = WAKES_BEHIND.with(|w| w.replace(true));
-    f();
-    WAKES_BEHIND.with(|w| w.set(prev));
-}
-
-/// A worker sends every `BUDGET`th requeue of a task that woke itself
-/// (counted across tasks, not reset) behind the rest of its queue, instead
-/// of where it runs again at once (tokio issue 4730).
-pub(crate) const BUDGET: u32 = 32;
-
-/// How a task comes to be queued.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Queue {
-    /// Spawned.
-    Spawned,
-    /// Woken while not running (or aborted).
-    Woken,
-    /// Woken during its poll, requeued by its poller; `yielded`: by
-    /// `yield_async`.
-    Requeue { yielded: bool },
-}
-
 /// `yield_async`'s wake: marks the poll as yielding and wakes the task.
 /// When `waker` is the waker of the task being polled on this thread (the
 /// common case: `yield_async().await` directly in a task), the wake is
@@ -218,67 +183,6 @@ pub(crate) fn yield_wake(waker: &Waker) {
     });
     if !in_place {
         waker.wake_by_ref();
-    }
-}
-
-/// Queues a notified task: on this thread's deque when it is a worker of
-/// the task's pool, otherwise on the pool's global queue (waking a
-/// sleeper). A task requeued by its poller (`Queue::Requeue`) that yielded
-/// or used up this worker's budget goes behind the work already queued
-/// (the worker's next pick is its deque's oldest job).
-///
-/// # Safety
-///
-/// The caller set `NOTIFIED` (the task is not complete) and hands over the
-/// queue entry's reference.
-pub(crate) unsafe fn schedule(header: NonNull<Header>, how: Queue) {
-    // SAFETY: notified and not yet queued: it cannot complete meanwhile.
-    let registry = unsafe { header.as_ref().registry() };
-    let job = job_ref(header);
-    let queued_here = worker::with_current_in(registry, |w| {
-        let Some(w) = w else {
-            return false;
-        };
-        let to_back = match how {
-            Queue::Spawned => {
-                w.count_spawn();
-                false
-            }
-            Queue::Woken => {
-                w.count_wake();
-                WAKES_BEHIND.with(core::cell::Cell::get)
-            }
-            Queue::Requeue { yielded } => {
-                w.count_wake();
-                yielded
-                    || BUDGET_USED.with(|b| {
-                        let used = b.get() + 1;
-                        b.set(if used >= BUDGET { 0 } else { used });
-                        used >= BUDGET
-                    })
-            }
-        };
-        if to_back {
-            w.push_behind(job);
-        } else {
-            w.push_public(job);
-        }
-        true
-    });
-    if queued_here {
-        return;
-    }
-    // From outside the pool: the task may run (and complete) on a worker
-    // the moment it is pushed, and the pool may be dropped meanwhile, so
-    // hold the registry ourselves until we are done with it.
-    // SAFETY: a new strong reference, released when `keep` drops; the
-    // registry is alive now (notified, not yet queued: still listed).
-    let keep = unsafe { Arc::from_raw(registry.new_ref()) };
-    keep.inject(job);
-    if keep.tasks.is_closed() {
-        // The pool is gone or going: no worker will pop this. Run what is
-        // queued here (tasks cancel themselves).
-        keep.drain_after_close();
     }
 }
 

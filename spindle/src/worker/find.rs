@@ -33,7 +33,8 @@ impl WorkerLocal {
         if tick.is_multiple_of(INJECTOR_TICK) {
             #[cfg(all(not(loom), any(unix, windows)))]
             if let Some(driver) = self.registry().driver_if_any() {
-                if driver.poll_if_due() {
+                if let Some(woken) = driver.poll_if_due() {
+                    self.after_driver_wakes(woken);
                     // A sleeper that found the driver taken sleeps on its
                     // parker: it may take the driver now.
                     self.registry().sleep.notify_work(1);

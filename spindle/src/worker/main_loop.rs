@@ -160,6 +160,16 @@ impl WorkerLocal {
 }
 
 impl WorkerLocal {
+    /// After the event driver woke `woken` tasks from this thread (queued
+    /// on this slot's deque, newest on top): the loop's next picks take
+    /// the deque oldest first, as after a yield (`push_behind`), so a
+    /// batch of I/O and timer wakes runs in the order it came.
+    pub(crate) fn after_driver_wakes(&self, woken: usize) {
+        if woken > 0 {
+            self.fifo_left.set(self.deque.len());
+        }
+    }
+
     /// A sleep of this slot (the loop's, or a wait's): in the event driver
     /// if the pool has one and no other thread drives it (see
     /// `driver/mod.rs`), else on the parker. A sleeper on the parker
@@ -173,11 +183,14 @@ impl WorkerLocal {
         if let Some(driver) = registry.driver_if_any() {
             if let Some(drive) = driver.try_drive() {
                 let wake = || drive.driver().notify();
+                let woken = core::cell::Cell::new(0);
                 registry.sleep.set_driving(Some(self.index));
                 registry.sleep.sleep_with(self.index, has_work, |p| {
-                    p.park_via(|| drive.turn(true), &wake)
+                    p.park_via(|| woken.set(drive.turn(true)), &wake)
                 });
                 registry.sleep.set_driving(None);
+                drop(drive);
+                self.after_driver_wakes(woken.get());
                 return;
             }
             registry

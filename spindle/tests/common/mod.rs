@@ -50,3 +50,28 @@ pub fn within<R: Send + 'static>(
         Err(_) => panic!("{what}: no progress in {limit} s (deadlock?)"),
     }
 }
+
+/// Keeps a worker of `pool` busy with a stream of ~50 µs jobs, each
+/// spawning the next (on a one-worker pool: it never goes idle), until
+/// `stop` is set or 2 s have
+/// passed.
+pub fn keep_busy(pool: &spindle::Pool, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    fn churn(
+        pool: spindle::Pool,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        start: std::time::Instant,
+    ) {
+        if stop.load(std::sync::atomic::Ordering::Relaxed)
+            || start.elapsed() > Duration::from_secs(2)
+        {
+            return;
+        }
+        let t = std::time::Instant::now();
+        while t.elapsed() < Duration::from_micros(50) {}
+        let p = pool.clone();
+        pool.spawn(move || churn(p, stop, start));
+    }
+    let p = pool.clone();
+    let start = std::time::Instant::now();
+    pool.spawn(move || churn(p, stop, start));
+}
