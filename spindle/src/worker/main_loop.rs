@@ -164,6 +164,7 @@ impl WorkerLocal {
     /// on this slot's deque, newest on top): the loop's next picks take
     /// the deque oldest first, as after a yield (`push_behind`), so a
     /// batch of I/O and timer wakes runs in the order it came.
+    #[cfg(all(not(loom), any(unix, windows)))]
     pub(crate) fn after_driver_wakes(&self, woken: usize) {
         if woken > 0 {
             self.fifo_left.set(self.deque.len());
