@@ -8,8 +8,10 @@
 //!   spindle in any setting, `spindle-nofiber` included, nor the `split`
 //!   ceiling) of the same workload and thread count.
 //!
-//! `split` (tree-sum, 2+ threads) is not a peer but a ceiling: the tree cut
-//! into equal parts summed by plain threads, no scheduler at all.
+//! `split` is not a peer but a ceiling, the work cut into equal parts run
+//! by plain threads with no scheduler at all: the tree's parts summed
+//! (tree-sum, 2+ threads), or the echo's socket pairs served by one
+//! hand-written event loop per thread (io-echo).
 
 use std::fmt::Write as _;
 use std::time::Duration;
