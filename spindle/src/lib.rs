@@ -82,6 +82,8 @@ mod join;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod options;
 #[cfg(not(loom))]
+pub mod par;
+#[cfg(not(loom))]
 mod pool;
 #[cfg(not(loom))]
 mod scope;

@@ -144,6 +144,21 @@ impl Pool {
         self.registry.stats()
     }
 
+    /// The data-parallel loops and sorts of [`par`](crate::par), run in
+    /// this pool (from any thread; one of another pool waits as in
+    /// [`install`](Pool::install)).
+    ///
+    /// ```
+    /// let pool = spindle::Pool::builder().workers(2).build()?;
+    /// let mut v: Vec<u32> = (0..10_000).rev().collect();
+    /// pool.par().sort_unstable(&mut v);
+    /// assert_eq!(v[0], 0);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn par(&self) -> crate::par::Par<'_> {
+        crate::par::Par::new().pool(self)
+    }
+
     /// Runs `op` inside the pool and returns its result. Called from
     /// outside, the calling thread runs `op` itself as the pool's
     /// participant (no hand-off), so `join` and `scope` inside it are as

@@ -456,6 +456,16 @@ impl WorkerLocal {
         }
     }
 
+    /// True if an idle thread could use more of this thread's work and
+    /// nothing of it is up for taking yet: some thread searches or sleeps,
+    /// and this slot's deque and hidden join halves are empty. The signal
+    /// the data-parallel loops (`par`) split on: a split made while a
+    /// thief has something of ours to take already would only add a job.
+    #[inline]
+    pub(crate) fn wants_to_share(&self) -> bool {
+        self.registry().sleep.wants_work() && self.deque.is_empty() && !self.hidden.has_entries()
+    }
+
     /// Before this thread parks without running its own queues (a lock
     /// wait, a wait too deep to help, a participant finishing its fibers):
     /// makes what it holds reachable by others. Its hidden join halves go
