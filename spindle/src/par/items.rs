@@ -22,6 +22,10 @@ pub trait Items: Send + Sized + sealed::Sealed {
     #[doc(hidden)]
     fn len(&self) -> usize;
     #[doc(hidden)]
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    #[doc(hidden)]
     fn split_at(self, mid: usize) -> (Self, Self);
     #[doc(hidden)]
     fn into_serial(self) -> Self::Serial;

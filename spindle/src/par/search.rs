@@ -48,7 +48,7 @@ impl Par<'_> {
         // The index of the leftmost item found so far; chunks right of it
         // cannot change the answer.
         let best = AtomicUsize::new(usize::MAX);
-        let found = self.drive(
+        self.drive(
             items.into_items(),
             |offset, chunk: I::Items| {
                 for (k, item) in chunk.into_serial().enumerate() {
@@ -65,7 +65,6 @@ impl Par<'_> {
             },
             // Left before right: the leftmost found item wins.
             |a: Option<I::Item>, b| a.or(b),
-        );
-        found
+        )
     }
 }
