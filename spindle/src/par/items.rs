@@ -269,7 +269,8 @@ mod tests {
     #[test]
     fn ranges_split_exactly_at_every_width() {
         assert_eq!(Items::len(&(3u32..10)), 7);
-        assert_eq!(Items::len(&(10u32..3)), 0);
+        let (lo, hi) = (10u32, 3u32);
+        assert_eq!(Items::len(&(lo..hi)), 0);
         assert_eq!(Items::len(&(-5i64..5)), 10);
         assert_eq!(Items::len(&(i64::MIN..i64::MAX)), usize::MAX);
         let (a, b) = Items::split_at(-5i32..5, 7);
