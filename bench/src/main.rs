@@ -88,6 +88,11 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("io-echo-slowest", "the same: the slowest client's total time per run"),
     ("timer-storm", "100,000 tasks each sleeping a random 0-50 ms: how late each wakes (p50/p99)"),
     ("blocking-mix", "200 CPU tasks of ~0.5 ms, alone and beside 100 blocking calls sleeping 10 ms each"),
+    ("par-sort", "10^7 random u64 sorted unstably (par::sort_unstable, par_sort_unstable, std sort_unstable)"),
+    ("par-sort-stable", "the same sorted stably (par::sort, par_sort, std sort)"),
+    ("par-sum", "the sum of 10^8 u32 in a Vec"),
+    ("par-map", "10^7 f64 mapped through ln(sqrt(x) + 1) into a new Vec"),
+    ("par-for-uneven", "a parallel loop of 10^5 iterations whose cost grows with the square of the index (up to 6000 Mandelbrot steps)"),
 ];
 
 /// The workload ids alone, in order.

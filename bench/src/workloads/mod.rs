@@ -18,6 +18,7 @@ pub mod graph;
 pub mod graph_frame;
 pub mod io_echo;
 pub mod nqueens;
+pub mod par;
 pub mod priority_latency;
 pub mod skynet;
 pub mod skynet_scope;
@@ -33,6 +34,7 @@ use crate::impls::{Bench, Pools};
 pub struct Data {
     big_tree: tree::LazyTree,
     small_tree: tree::LazyTree,
+    par: par::ParData,
 }
 
 impl Data {
@@ -40,6 +42,7 @@ impl Data {
         Data {
             big_tree: tree::LazyTree::new("tree-sum", tree::BIG_LAYERS),
             small_tree: tree::LazyTree::new("tree-sum-small", tree::SMALL_LAYERS),
+            par: par::ParData::new(),
         }
     }
 }
@@ -89,6 +92,7 @@ pub fn pool_benches<'a>(
         "timer-storm" => timer_storm::benches(pools),
         "blocking-mix" => blocking_mix::benches(pools),
         w if w.starts_with("graph-") => graph::benches(w, pools),
+        w if w.starts_with("par-") => par::benches(w, pools, &data.par),
         other => unreachable!("not a pool workload: {other}"),
     }
 }

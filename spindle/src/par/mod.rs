@@ -26,7 +26,7 @@
 //! # What runs where, and what it costs
 //!
 //! A loop over `n` items on a pool of `t` threads works in chunks of
-//! `max(n / (64 t), grain)` items (`grain` is 1 unless set). The calling
+//! `max(n / (256 t), grain)` items (`grain` is 1 unless set). The calling
 //! thread runs chunk after chunk; before each one it looks (a few relaxed
 //! loads) whether another thread of the pool is idle and has nothing of
 //! this thread's to take. Only then does it split the rest in two: the
@@ -35,7 +35,7 @@
 //! often as threads run out of work, so a loop on a busy pool, or on one
 //! thread, costs one check per chunk over the plain serial loop, and an
 //! uneven loop (some items far dearer than others) still balances down to
-//! one chunk. Set a grain ([`Par::grain`]) when a chunk of `n / (64 t)`
+//! one chunk. Set a grain ([`Par::grain`]) when a chunk of `n / (256 t)`
 //! items is too little work to be worth a steal (a few microseconds).
 //!
 //! The sorts are a parallel quicksort (`sort_unstable*`: in place, no
@@ -127,7 +127,7 @@ impl<'p> Par<'p> {
     /// The least number of items (chunks, for [`chunks`](Par::chunks))
     /// a thread runs between checks for idle threads, and so the smallest
     /// piece an idle thread can steal. Default 1: the grain is then
-    /// `n / (64 t)` for `n` items on `t` threads. 0 is taken as 1.
+    /// `n / (256 t)` for `n` items on `t` threads. 0 is taken as 1.
     pub fn grain(mut self, min_items: usize) -> Self {
         self.grain = min_items;
         self

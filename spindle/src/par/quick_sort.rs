@@ -3,7 +3,8 @@
 //!
 //! Each level picks a pivot (a median of medians of three from nine
 //! places), partitions around it (a branchless Lomuto pass: one compare
-//! and one swap per element), and sorts both sides in a `join`, the
+//! and one swap per element; split between threads while one is idle,
+//! which the top levels need most), and sorts both sides in a `join`, the
 //! greater side stealable. Only swaps move elements, so a comparison
 //! that panics leaves a permutation of the input, and nothing unsafe is
 //! needed. Runs of equal elements cannot make it quadratic: a side whose
@@ -13,7 +14,7 @@
 //! std, whose sort is O(n log n) at worst.
 
 use super::sort::Order;
-use super::split::join_in;
+use super::split::{join_in, should_split};
 use crate::pool::placement::Placement;
 
 /// Sorts `v`; pieces of up to `cutoff` elements go to std.
@@ -55,10 +56,10 @@ impl<O> Ctx<'_, O> {
         if floor.is_some_and(|f| !self.order.is_less(f, pivot)) {
             // The pivot equals the floor, so every element not greater
             // than the pivot equals it: put them first and leave them.
-            let equal = partition(rest, |x| !self.order.is_less(pivot, x));
+            let equal = self.partition(rest, &|x: &T| !self.order.is_less(pivot, x));
             return self.quick(&mut rest[equal..], floor, limit - 1);
         }
-        let less = partition(rest, |x| self.order.is_less(x, pivot));
+        let less = self.partition(rest, &|x: &T| self.order.is_less(x, pivot));
         v.swap(0, less);
         let (left, right) = v.split_at_mut(less);
         let (pivot, right) = right.split_at_mut(1);
@@ -68,6 +69,37 @@ impl<O> Ctx<'_, O> {
             || self.quick(left, floor, limit - 1),
             || self.quick(right, Some(pivot), limit - 1),
         );
+    }
+
+    /// [`partition`], by two threads when one is idle: each half is
+    /// partitioned on its own (the second stealable), then the left
+    /// half's right part and the right half's left part trade places,
+    /// only as many elements as the shorter of the two.
+    fn partition<T: Send + Sync>(
+        &self,
+        v: &mut [T],
+        goes_left: &(impl Fn(&T) -> bool + Sync),
+    ) -> usize
+    where
+        O: Sync,
+    {
+        if v.len() <= self.cutoff || !should_split() {
+            return partition(v, goes_left);
+        }
+        let mid = v.len() / 2;
+        let (a, b) = v.split_at_mut(mid);
+        let (left_a, left_b) = join_in(
+            self.placement,
+            || self.partition(a, goes_left),
+            || self.partition(b, goes_left),
+        );
+        // v: [a's left | a's right | b's left | b's right]; swapping `k`
+        // elements from the start of a's right with the end of b's left
+        // brings every left element before every right one.
+        let k = (mid - left_a).min(left_b);
+        let (front, back) = v.split_at_mut(mid + left_b - k);
+        front[left_a..left_a + k].swap_with_slice(&mut back[..k]);
+        left_a + left_b
     }
 
     /// A pivot's index: the median of the medians of three elements at
@@ -100,7 +132,7 @@ impl<O> Ctx<'_, O> {
 /// and returns how many there are. Branchless Lomuto: the element at `i`
 /// is swapped with the first one not known to go left, and that boundary
 /// moves on only if it goes left.
-fn partition<T>(v: &mut [T], goes_left: impl Fn(&T) -> bool) -> usize {
+fn partition<T>(v: &mut [T], goes_left: &impl Fn(&T) -> bool) -> usize {
     let mut left = 0;
     for i in 0..v.len() {
         let l = goes_left(&v[i]);
@@ -119,7 +151,7 @@ mod tests {
         for n in 0..40u32 {
             let mut v: Vec<u32> = (0..n).map(|i| i * 7 % 11).collect();
             let mut before = v.clone();
-            let left = partition(&mut v, |x| *x < 5);
+            let left = partition(&mut v, &|x: &u32| *x < 5);
             assert!(v[..left].iter().all(|x| *x < 5));
             assert!(v[left..].iter().all(|x| *x >= 5));
             before.sort_unstable();

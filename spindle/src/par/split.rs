@@ -21,7 +21,7 @@ use crate::pool::placement::Placement;
 use crate::worker::with_current;
 
 /// How many chunks per thread a loop's grain aims at.
-pub(super) const CHUNKS_PER_THREAD: usize = 64;
+pub(super) const CHUNKS_PER_THREAD: usize = 256;
 
 /// The grain of a loop over `len` items on `threads` threads, at least
 /// `min_grain`.
@@ -113,7 +113,7 @@ where
 
 /// True if the current worker has an idle thread to share with.
 #[inline]
-fn should_split() -> bool {
+pub(super) fn should_split() -> bool {
     with_current(|w| w.is_some_and(|w| w.wants_to_share()))
 }
 
@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn the_grain_is_a_share_of_the_work_but_never_below_the_minimum() {
         assert_eq!(chunk_for(0, 4, 1), 1);
-        assert_eq!(chunk_for(1 << 20, 2, 1), (1 << 20) / 128);
+        assert_eq!(chunk_for(1 << 20, 2, 1), (1 << 20) / 512);
         assert_eq!(chunk_for(1000, 2, 100), 100);
         assert_eq!(chunk_for(usize::MAX, usize::MAX, 1), 1);
     }
