@@ -25,7 +25,8 @@
 //!
 //! # What runs where, and what it costs
 //!
-//! A loop over `n` items on a pool of `t` threads works in chunks of
+//! A loop over `n` items on a pool of `t` threads (its workers, and the
+//! calling thread if it takes part from outside) works in chunks of
 //! `max(n / (256 t), grain)` items (`grain` is 1 unless set). The calling
 //! thread runs chunk after chunk; before each one it looks (a few relaxed
 //! loads) whether another thread of the pool is idle and has nothing of
@@ -40,9 +41,12 @@
 //!
 //! The sorts are a parallel quicksort (`sort_unstable*`: in place, no
 //! allocation) and a parallel merge sort (`sort*`: stable, one buffer of
-//! `n` elements), each handing pieces below `n / (8 t)` elements (at
-//! least 4096) to the standard library's sort of the same kind. Inputs of
-//! up to 4096 elements are sorted by the standard library right away.
+//! `n` elements), each handing pieces below `n / (8 t)` (quicksort) or
+//! `n / (2 t)` (merge sort, whose every level costs a merge and a copy)
+//! elements, at least 4096, to the standard library's sort of the same
+//! kind. Inputs of up to 4096 elements (on the calling thread, unless an
+//! affinity says where), and every input on a pool of one thread, are
+//! sorted by the standard library right away.
 //!
 //! # Panics
 //!
@@ -145,7 +149,11 @@ impl<'p> Par<'p> {
             let placement = registry
                 .place(&self.options)
                 .unwrap_or_else(|e| panic!("spindle::par: {e}"));
-            let threads = registry.num_slots();
+            // The threads that can take part: the workers, and the caller
+            // if it is the pool's participant (a worker's loop does not
+            // count on an outside thread joining in).
+            let participant = usize::from(w.index() == registry.num_workers());
+            let threads = registry.num_workers() + participant;
             if placement.is_plain() {
                 return f(placement, threads);
             }

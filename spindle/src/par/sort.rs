@@ -11,12 +11,16 @@ use super::{merge_sort, quick_sort, Par};
 use crate::pool::placement::Placement;
 
 /// Inputs up to this length are sorted by std at once, without entering
-/// the pool.
+/// the pool (unless an affinity says where to sort).
 pub(super) const SERIAL_LEN: usize = 4096;
 
-/// How pieces are cut: below `len / (threads * PIECES_PER_THREAD)` (at
-/// least [`SERIAL_LEN`]) a piece is std's.
-const PIECES_PER_THREAD: usize = 8;
+/// How pieces are cut: below `len / (threads * pieces_per_thread)` (at
+/// least [`SERIAL_LEN`]) a piece is std's. The quicksort's levels cost a
+/// partition, about what std's own levels cost, so it cuts fine pieces
+/// for balance; each merge sort level costs a merge and a copy back on
+/// top, so it cuts as few as balance allows.
+const QUICK_PIECES_PER_THREAD: usize = 8;
+const MERGE_PIECES_PER_THREAD: usize = 2;
 
 /// An order on `T`, and std's sorts by it.
 pub(super) trait Order<T>: Sync {
@@ -75,8 +79,8 @@ impl<T, K: Ord, F: Fn(&T) -> K + Sync> Order<T> for ByKey<F> {
 
 /// The piece length below which std sorts, for `len` elements on
 /// `threads` threads.
-fn cutoff(len: usize, threads: usize) -> usize {
-    (len / threads.max(1).saturating_mul(PIECES_PER_THREAD)).max(SERIAL_LEN)
+fn cutoff(len: usize, threads: usize, pieces_per_thread: usize) -> usize {
+    (len / threads.max(1).saturating_mul(pieces_per_thread)).max(SERIAL_LEN)
 }
 
 impl Par<'_> {
@@ -122,21 +126,35 @@ impl Par<'_> {
         self.unstable(v, &ByKey(key))
     }
 
+    /// True if the sort may run on the calling thread: no affinity says
+    /// where its comparisons must run.
+    fn anywhere(&self) -> bool {
+        self.options.affinity.is_none()
+    }
+
     fn stable<T: Send + Sync>(&self, v: &mut [T], order: &impl Order<T>) {
-        if v.len() <= SERIAL_LEN || core::mem::size_of::<T>() == 0 {
+        if (v.len() <= SERIAL_LEN || core::mem::size_of::<T>() == 0) && self.anywhere() {
             return order.sort_stable(v);
         }
         self.enter(|placement: Placement, threads| {
-            merge_sort::sort(v, order, cutoff(v.len(), threads), placement)
+            if threads == 1 {
+                return order.sort_stable(v);
+            }
+            let cutoff = cutoff(v.len(), threads, MERGE_PIECES_PER_THREAD);
+            merge_sort::sort(v, order, cutoff, placement)
         })
     }
 
     fn unstable<T: Send + Sync>(&self, v: &mut [T], order: &impl Order<T>) {
-        if v.len() <= SERIAL_LEN {
+        if v.len() <= SERIAL_LEN && self.anywhere() {
             return order.sort_unstable(v);
         }
         self.enter(|placement: Placement, threads| {
-            quick_sort::sort(v, order, cutoff(v.len(), threads), placement)
+            if threads == 1 {
+                return order.sort_unstable(v);
+            }
+            let cutoff = cutoff(v.len(), threads, QUICK_PIECES_PER_THREAD);
+            quick_sort::sort(v, order, cutoff, placement)
         })
     }
 }
