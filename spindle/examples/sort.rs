@@ -19,6 +19,9 @@ fn mix(i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A sort of the numbers in place.
+type Sort = fn(&mut Vec<u64>);
+
 fn time(f: impl FnOnce()) -> Duration {
     let start = Instant::now();
     f();
@@ -43,7 +46,7 @@ fn main() {
         "sort", "std", "spindle", "ratio"
     );
 
-    let sorts: [(&str, fn(&mut Vec<u64>), fn(&mut Vec<u64>)); 2] = [
+    let sorts: [(&str, Sort, Sort); 2] = [
         (
             "unstable",
             |v| v.sort_unstable(),
