@@ -28,7 +28,9 @@
 //! A loop over `n` items on a pool of `t` threads (its workers, and the
 //! calling thread if it takes part from outside) works in chunks of
 //! `max(n / (256 t), grain)` items (`grain` is 1 unless set). The calling
-//! thread runs chunk after chunk; before each one it looks (a few relaxed
+//! thread first splits the range into a piece per thread (halving it
+//! `ceil(log2 t)` times, each second half stealable), then runs chunk
+//! after chunk; before each one it looks (a few relaxed
 //! loads) whether another thread of the pool is idle and has nothing of
 //! this thread's to take. Only then does it split the rest in two: the
 //! second half goes where idle threads steal it, and both halves go on
@@ -75,7 +77,7 @@ use crate::options::Options;
 use crate::pool::placement::Placement;
 use crate::pool::Pool;
 use crate::worker::WorkerLocal;
-use split::{chunk_for, Split};
+use split::{chunk_for, eager_levels, Split};
 
 /// A parallel loop's settings: the pool it runs in, the [`Options`] of
 /// the jobs it splits into, and the least number of items a thread runs
@@ -183,7 +185,7 @@ impl<'p> Par<'p> {
                 leaf,
                 combine,
             };
-            split.run(items, 0)
+            split.run(items, 0, eager_levels(threads))
         })
     }
 }

@@ -10,6 +10,9 @@
 //! first half. So a loop splits about as often as threads run dry, not
 //! `n / chunk` times; with nobody idle it is a plain serial loop with a
 //! check every `chunk` items, and on one thread it never splits at all.
+//! Only the first `ceil(log2(threads))` levels split unconditionally, so
+//! that every thread has a piece even before any of them looked for work
+//! (see [`eager_levels`]).
 //!
 //! `chunk` is the pool's grain: `n / (threads * CHUNKS_PER_THREAD)`, at
 //! least the caller's minimum. It bounds how long a hungry thread waits
@@ -31,6 +34,18 @@ pub(super) fn chunk_for(len: usize, threads: usize, min_grain: usize) -> usize {
         .max(1)
 }
 
+/// How many levels a loop on `threads` threads splits before it asks the
+/// pool: enough for a piece per thread (`ceil(log2(threads))`). The
+/// hunger signal alone is not enough at the start: a thread counts as
+/// hungry only once it has looked for work, so on a new pool (or one
+/// whose threads are between a job and their search) a loop whose first
+/// chunk runs long (a barrier, a lock, a slow item) would keep the rest
+/// of its range to itself. These first halves wait on the hidden deque,
+/// which idle threads always see.
+pub(super) fn eager_levels(threads: usize) -> u32 {
+    usize::BITS - threads.saturating_sub(1).leading_zeros()
+}
+
 /// One loop: its grain, where its halves go, what a chunk does and how
 /// two results combine (left first).
 pub(super) struct Split<'f, L, C> {
@@ -43,8 +58,9 @@ pub(super) struct Split<'f, L, C> {
 impl<L, C> Split<'_, L, C> {
     /// Runs `items` (the loop's items from index `offset` on) and returns
     /// their combined result: `leaf(offset, chunk)` for each chunk, folded
-    /// left to right with `combine`.
-    pub(super) fn run<I, R>(&self, mut items: I, mut offset: usize) -> R
+    /// left to right with `combine`. The first `eager` levels split
+    /// whatever the pool says (see [`eager_levels`]).
+    pub(super) fn run<I, R>(&self, mut items: I, mut offset: usize, eager: u32) -> R
     where
         I: Items,
         R: Send,
@@ -54,10 +70,14 @@ impl<L, C> Split<'_, L, C> {
         let mut done: Option<R> = None;
         loop {
             let len = items.len();
-            if len > self.chunk && should_split() {
+            if len > self.chunk && (eager > 0 || should_split()) {
                 let mid = len / 2;
                 let (left, right) = items.split_at(mid);
-                let (a, b) = self.join(|| self.run(left, offset), || self.run(right, offset + mid));
+                let eager = eager.saturating_sub(1);
+                let (a, b) = self.join(
+                    || self.run(left, offset, eager),
+                    || self.run(right, offset + mid, eager),
+                );
                 return self.then(done, (self.combine)(a, b));
             }
             let take = len.min(self.chunk);
@@ -120,6 +140,12 @@ pub(super) fn should_split() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eager_levels_give_each_thread_a_piece() {
+        let levels: Vec<u32> = (0..=5).map(eager_levels).collect();
+        assert_eq!(levels, [0, 0, 1, 2, 2, 3]);
+    }
 
     #[test]
     fn the_grain_is_a_share_of_the_work_but_never_below_the_minimum() {
