@@ -808,8 +808,9 @@ fn searches_over_ranges_of_usize_max_items_stop_at_the_answer() {
 #[test]
 fn find_first_prefers_the_left_match_even_when_it_is_found_last() {
     // The entering thread waits at item 0 until a thief has found a match
-    // in the right half (from 3/4 on); only then does it find its own, at
-    // 1/4. Both halves come back with a match, and the left one wins.
+    // in the right half (every item of it matches); only then does it
+    // find its own, at 1/4. Both halves come back with a match, and the
+    // left one wins.
     let p = pool(2);
     warm_up(&p);
     let n = scale(100_000, 2000) as u64;
@@ -818,16 +819,18 @@ fn find_first_prefers_the_left_match_even_when_it_is_found_last() {
             let right_found = AtomicBool::new(false);
             let got = p.par().find_first(0..n, |&i| {
                 if i == 0 {
+                    // Miri's clock runs far ahead of its threads.
+                    let limit = Duration::from_secs(scale(10, 600) as u64);
                     let start = Instant::now();
                     while !right_found.load(Ordering::Acquire) {
                         assert!(
-                            start.elapsed() < Duration::from_secs(10),
+                            start.elapsed() < limit,
                             "no other thread took the right half of the loop"
                         );
                         std::thread::yield_now();
                     }
                 }
-                if i >= n * 3 / 4 {
+                if i >= n / 2 {
                     right_found.store(true, Ordering::Release);
                     return true;
                 }
@@ -1202,8 +1205,8 @@ fn a_panic_in_a_loop_reaches_the_caller_and_the_pool_goes_on() {
 #[test]
 fn every_chunk_panicking_still_gives_one_panic_and_a_working_pool() {
     let p = pool(3);
-    let len = scale(1000, 50);
-    for _ in 0..scale(20, 2) {
+    let len = scale(1000, 8);
+    for _ in 0..scale(20, 1) {
         let msg = panic_message(|| p.par().for_each(0..len, |i| panic!("item {i}")));
         assert!(msg.starts_with("item "), "{msg}");
     }
