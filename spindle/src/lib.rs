@@ -4,8 +4,9 @@
 //! fork-join work ([`join`], [`scope`]), batches waited on with a
 //! [`Counter`], detached jobs ([`spawn`]), jobs that wait on fibers
 //! without blocking their thread ([`Builder::fibers`]), and async tasks
-//! ([`spawn_async`], [`Pool::block_on`]), and costs about a function call
-//! when work is not stolen.
+//! ([`spawn_async`], [`Pool::block_on`]), with data-parallel loops and
+//! sorts on top ([`par`]), and costs about a function call when work is
+//! not stolen.
 //!
 //! ```
 //! let pool = spindle::Pool::builder().workers(2).build()?;
