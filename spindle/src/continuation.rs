@@ -108,14 +108,8 @@ impl Pool {
         let waker = Waker::from(cont.clone());
         let listed = {
             let mut q = after.inner.waiters.lock();
-            // Under the list's lock, which the completion takes after
-            // reaching zero: either it finds our entry, or we see zero.
-            if after.inner.is_zero() {
-                false
-            } else {
-                q.push_task(new_token(), &waker);
-                true
-            }
+            // Listed for `after`'s current round unless it is at zero.
+            after.inner.list_task(&mut q, new_token(), &waker)
         };
         if !listed {
             cont.release();

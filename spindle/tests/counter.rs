@@ -105,3 +105,47 @@ fn waiting_from_a_second_outside_thread() {
     p.wait(&c);
     waiter.join().unwrap();
 }
+
+/// A counter used round after round, as a frame loop does: each round
+/// raises it, an outside thread marks the round done and completes it,
+/// and the wait must not return before that round's completion. A wait
+/// that saw zero while the previous completion was still waking its
+/// waiters once let that late wake release the next round's waiter early
+/// (a task graph run returned with one node of four run).
+#[test]
+fn a_reused_counter_never_releases_a_later_rounds_wait() {
+    let p = Arc::new(Pool::builder().workers(2).build().unwrap());
+    let rounds = if cfg!(miri) { 50 } else { 20_000 };
+    let pairs = if cfg!(miri) { 2 } else { 4 };
+    let waiters: Vec<_> = (0..pairs)
+        .map(|_| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let c = Counter::new();
+                let done = Arc::new(AtomicUsize::new(0));
+                let (tx, rx) = std::sync::mpsc::channel::<usize>();
+                let completer = {
+                    let (c, done) = (c.clone(), done.clone());
+                    std::thread::spawn(move || {
+                        for round in rx {
+                            done.store(round, Ordering::Release);
+                            c.complete();
+                        }
+                    })
+                };
+                for round in 1..=rounds {
+                    c.add(1);
+                    tx.send(round).unwrap();
+                    p.wait(&c);
+                    let seen = done.load(Ordering::Acquire);
+                    assert_eq!(seen, round, "the wait of round {round} returned early");
+                }
+                drop(tx);
+                completer.join().unwrap();
+            })
+        })
+        .collect();
+    for w in waiters {
+        w.join().unwrap();
+    }
+}

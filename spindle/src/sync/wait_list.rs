@@ -52,18 +52,26 @@ pub(crate) fn new_token() -> usize {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A listed waiter and the round it waits for: a [`Counter`](crate::Counter)'s
+/// rounds (`counter.rs`), so that the end of one round wakes only the
+/// waiters of that round and earlier ones; 0 for the other primitives.
+struct Listed {
+    waiter: Waiter,
+    round: u32,
+}
+
 /// Waiters in arrival order.
 #[derive(Default)]
 pub(crate) struct WaitList {
-    list: StdMutex<VecDeque<Waiter>>,
+    list: StdMutex<VecDeque<Listed>>,
     /// An empty list with room, swapped in by `wake_all` for the one it
     /// takes out, so that listing waiters again does not allocate (a
     /// counter or graph waited on every frame).
-    spare: StdMutex<VecDeque<Waiter>>,
+    spare: StdMutex<VecDeque<Listed>>,
 }
 
 /// The list, locked.
-pub(crate) struct Locked<'a>(std::sync::MutexGuard<'a, VecDeque<Waiter>>);
+pub(crate) struct Locked<'a>(std::sync::MutexGuard<'a, VecDeque<Listed>>);
 
 impl WaitList {
     pub(crate) fn lock(&self) -> Locked<'_> {
@@ -81,8 +89,32 @@ impl WaitList {
             under_lock();
             core::mem::swap(&mut *q.0, &mut taken);
         }
-        for w in taken.drain(..) {
-            w.wake();
+        self.wake_taken(taken);
+    }
+
+    /// Takes out and wakes, oldest first, the waiters listed for a round
+    /// that `is_later` says is not after the one that ended; the others
+    /// stay listed. Rounds only grow in arrival order, so those are the
+    /// front of the list.
+    pub(crate) fn wake_rounds_until(&self, is_later: impl Fn(u32) -> bool) {
+        let mut taken = core::mem::take(&mut *self.spare.lock().unwrap_or_else(|e| e.into_inner()));
+        {
+            let mut q = self.lock();
+            let ended = q.0.iter().take_while(|l| !is_later(l.round)).count();
+            if ended == q.0.len() {
+                core::mem::swap(&mut *q.0, &mut taken);
+            } else {
+                taken.extend(q.0.drain(..ended));
+            }
+        }
+        self.wake_taken(taken);
+    }
+
+    /// Wakes what `wake_*` took out, after the lock, and keeps the
+    /// emptied list as the spare if it has more room.
+    fn wake_taken(&self, mut taken: VecDeque<Listed>) {
+        for l in taken.drain(..) {
+            l.waiter.wake();
         }
         let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
         if spare.capacity() < taken.capacity() {
@@ -95,14 +127,30 @@ impl Locked<'_> {
     /// Lists a blocking waiter's cell. The cell must stay where it is
     /// until it is set (the waiter blocks on it right after).
     pub(crate) fn push_cell(&mut self, cell: &WaitCell) {
-        self.0.push_back(Waiter::Cell(NonNull::from(cell)));
+        self.push_cell_for(cell, 0);
+    }
+
+    /// `push_cell` for a waiter of a counter's `round`.
+    pub(crate) fn push_cell_for(&mut self, cell: &WaitCell, round: u32) {
+        self.0.push_back(Listed {
+            waiter: Waiter::Cell(NonNull::from(cell)),
+            round,
+        });
     }
 
     /// Lists a future's waker under `token`.
     pub(crate) fn push_task(&mut self, token: usize, waker: &Waker) {
-        self.0.push_back(Waiter::Task {
-            token,
-            waker: waker.clone(),
+        self.push_task_for(token, waker, 0);
+    }
+
+    /// `push_task` for a waiter of a counter's `round`.
+    pub(crate) fn push_task_for(&mut self, token: usize, waker: &Waker, round: u32) {
+        self.0.push_back(Listed {
+            waiter: Waiter::Task {
+                token,
+                waker: waker.clone(),
+            },
+            round,
         });
     }
 
@@ -114,18 +162,18 @@ impl Locked<'_> {
     /// Takes the oldest waiter out; the caller wakes it, preferably after
     /// dropping the lock.
     pub(crate) fn grant_one(&mut self) -> Option<Waiter> {
-        self.0.pop_front()
+        self.0.pop_front().map(|l| l.waiter)
     }
 
     /// For a future listed under `token`: makes `waker` the one to wake
     /// (a task may be polled with another waker). False if it is no
     /// longer listed: it was granted.
     pub(crate) fn refresh_task(&mut self, token: usize, waker: &Waker) -> bool {
-        for w in self.0.iter_mut() {
+        for l in self.0.iter_mut() {
             if let Waiter::Task {
                 token: t,
                 waker: old,
-            } = w
+            } = &mut l.waiter
             {
                 if *t == token {
                     if !old.will_wake(waker) {
@@ -144,7 +192,7 @@ impl Locked<'_> {
         let pos = self
             .0
             .iter()
-            .position(|w| matches!(w, Waiter::Task { token: t, .. } if *t == token));
+            .position(|l| matches!(l.waiter, Waiter::Task { token: t, .. } if t == token));
         pos.map(|i| self.0.remove(i)).is_some()
     }
 }
