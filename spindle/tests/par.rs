@@ -807,10 +807,14 @@ fn searches_over_ranges_of_usize_max_items_stop_at_the_answer() {
 
 #[test]
 fn find_first_prefers_the_left_match_even_when_it_is_found_last() {
-    // The entering thread waits at item 0 until a thief has found a match
-    // in the right half (every item of it matches); only then does it
-    // find its own, at 1/4. Both halves come back with a match, and the
-    // left one wins.
+    // Item 0 matches, but only once a thief has found a match in the
+    // right half (every item of which matches): the entering thread holds
+    // item 0 until then. Nothing else left of the middle matches, so no
+    // chunk of the right half can be skipped before one of them runs.
+    // Both halves come back with a match, and the left one wins.
+    // (An earlier version matched at 1/4 too; a thief that took the
+    // second quarter first rightly skipped the whole right half, and the
+    // test waited for a match that was never needed.)
     let p = pool(2);
     warm_up(&p);
     let n = scale(100_000, 2000) as u64;
@@ -818,25 +822,26 @@ fn find_first_prefers_the_left_match_even_when_it_is_found_last() {
         for _ in 0..scale(10, 2) {
             let right_found = AtomicBool::new(false);
             let got = p.par().find_first(0..n, |&i| {
-                if i == 0 {
-                    // Miri's clock runs far ahead of its threads.
-                    let limit = Duration::from_secs(scale(10, 600) as u64);
-                    let start = Instant::now();
-                    while !right_found.load(Ordering::Acquire) {
-                        assert!(
-                            start.elapsed() < limit,
-                            "no other thread took the right half of the loop"
-                        );
-                        std::thread::yield_now();
-                    }
-                }
                 if i >= n / 2 {
                     right_found.store(true, Ordering::Release);
                     return true;
                 }
-                i == n / 4
+                if i != 0 {
+                    return false;
+                }
+                // Miri's clock runs far ahead of its threads.
+                let limit = Duration::from_secs(scale(10, 600) as u64);
+                let start = Instant::now();
+                while !right_found.load(Ordering::Acquire) {
+                    assert!(
+                        start.elapsed() < limit,
+                        "no other thread took the right half of the loop"
+                    );
+                    std::thread::yield_now();
+                }
+                true
             });
-            assert_eq!(got, Some(n / 4));
+            assert_eq!(got, Some(0));
         }
     });
 }
