@@ -542,4 +542,38 @@ mod loom_tests {
             assert_eq!(taken, want, "each entry exactly once");
         });
     }
+
+    /// The Dekker between a joining owner and a thread going idle: the
+    /// owner pushes, fences (light) and reads the sleep state; the idle
+    /// thread announces itself in the sleep state, fences (heavy) and then
+    /// reads the ring (the hint `steal_hidden` scans with). One of them
+    /// sees the other: the owner promotes, or the thief finds the entry.
+    ///
+    /// Catches: reading the hint before the barrier (an earlier
+    /// `steal_hidden` did, so a push could stay hidden from a thread that
+    /// then slept while its owner ran on without forking).
+    #[test]
+    fn a_push_and_an_announcement_see_each_other() {
+        loom::model(|| {
+            let h = leaked();
+            let (o, t) = pair();
+            let state = crate::facade::Arc::new(AtomicUsize::new(0));
+            let idle = {
+                let state = state.clone();
+                thread::spawn(move || {
+                    state.fetch_add(1, Ordering::Relaxed);
+                    asym::heavy();
+                    t.looks_nonempty()
+                })
+            };
+            o.push(r(h)).unwrap();
+            asym::light();
+            let saw_idle = state.load(Ordering::Relaxed) != 0;
+            let found = idle.join().unwrap();
+            assert!(
+                saw_idle || found,
+                "the push and the announcement missed each other"
+            );
+        });
+    }
 }

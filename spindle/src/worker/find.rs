@@ -208,12 +208,27 @@ impl WorkerLocal {
     /// Takes the oldest hidden job of another slot (the second half of a
     /// `join` its owner has not published; see `queue/hidden.rs`). Costly
     /// (a process-wide barrier per attempt), so only a thread about to
-    /// sleep calls it, once per search. Slots that look empty are skipped
-    /// without the barrier.
+    /// sleep calls it. Slots that look empty are skipped without a steal.
+    ///
+    /// `first_since_announced`: the caller has announced itself (searching
+    /// or asleep) since its last call. Then a barrier comes before the
+    /// scan. It is the slow side of the Dekker with a joining owner
+    /// (`WorkerLocal::join_with`: store `bottom`, light fence, read the
+    /// sleep state): without it a push still in the owner's store buffer
+    /// looks empty to the hint (`looks_nonempty`) while the owner's read,
+    /// made before our announcement, saw nobody idle, and the half stays
+    /// hidden from us for as long as its owner does not fork or wait. A
+    /// thread that stays announced needs it once: every push after the
+    /// barrier sees the announcement (and is promoted), every push before
+    /// it is visible to our reads after it. Once per idle period rather
+    /// than per sleep: a barrier per sleep made `graph-chain` 9% slower.
     #[cold]
-    pub(crate) fn steal_hidden(&self) -> Option<JobRef> {
+    pub(crate) fn steal_hidden(&self, first_since_announced: bool) -> Option<JobRef> {
         if !crate::util::asym::slow_side_allowed() {
             return None;
+        }
+        if first_since_announced {
+            crate::util::asym::heavy();
         }
         let registry = self.registry();
         let n = registry.num_slots();

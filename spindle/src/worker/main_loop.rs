@@ -45,6 +45,8 @@ impl WorkerLocal {
         let registry = self.registry();
         let sleep = &registry.sleep;
         let mut searching = false;
+        // `steal_hidden`'s barrier is done for this search.
+        let mut hidden_fenced = false;
         let mut backoff = Backoff::new();
         // A fiber started by `yield_now` runs one job before it resumes
         // ready fibers, the yielder among them.
@@ -116,6 +118,7 @@ impl WorkerLocal {
             if !searching {
                 sleep.start_searching();
                 searching = true;
+                hidden_fenced = false;
             }
             // Nothing anywhere. Shutdown runs every queued job first, so we
             // leave only when the queues were empty after we saw the flag,
@@ -136,7 +139,7 @@ impl WorkerLocal {
             }
             // Before sleeping: work another worker keeps hidden (a `join`
             // half whose owner may never publish it; `queue/hidden.rs`).
-            if let Some(job) = self.steal_hidden() {
+            if let Some(job) = self.steal_hidden(!core::mem::replace(&mut hidden_fenced, true)) {
                 sleep.stop_searching(true);
                 searching = false;
                 self.execute(job);

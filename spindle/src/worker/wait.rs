@@ -121,6 +121,8 @@ impl WorkerLocal {
         let registry = self.registry();
         let sleep = &registry.sleep;
         let mut searching = false;
+        // `steal_hidden`'s barrier is done for this search.
+        let mut hidden_fenced = false;
         let mut backoff = Backoff::new();
         let mut fell_back = false;
         while !cell.probe() {
@@ -181,6 +183,7 @@ impl WorkerLocal {
             if !searching {
                 sleep.start_searching();
                 searching = true;
+                hidden_fenced = false;
             }
             if !backoff.is_completed() {
                 backoff.snooze();
@@ -188,7 +191,8 @@ impl WorkerLocal {
             }
             // Before sleeping: work another worker keeps hidden.
             if room {
-                if let Some(job) = self.steal_hidden() {
+                if let Some(job) = self.steal_hidden(!core::mem::replace(&mut hidden_fenced, true))
+                {
                     sleep.stop_searching(true);
                     searching = false;
                     self.run_nested(job);
