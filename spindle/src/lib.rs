@@ -133,6 +133,8 @@ pub use pool::builder::{
 #[cfg(not(loom))]
 pub use pool::placement::Placement;
 #[cfg(not(loom))]
+pub use pool::spawn_handler::WorkerThread;
+#[cfg(not(loom))]
 pub use pool::stats::{Stats, WorkerStats};
 #[cfg(not(loom))]
 pub use pool::Pool;

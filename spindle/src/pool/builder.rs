@@ -7,12 +7,13 @@ use crate::facade::{thread, Arc};
 use crate::fiber::SlotFibers;
 use crate::job::JobCacheHome;
 use crate::pool::registry::{Registry, SlotShared};
+use crate::pool::spawn_handler::{SpawnHandler, WorkerBody, WorkerThread};
 use crate::pool::stats::SlotCounters;
 use crate::pool::Pool;
 use crate::queue::mailbox::Mailbox;
 use crate::queue::{deque, hidden};
 use crate::util::CachePadded;
-use crate::worker::{run_worker, SlotBox, WorkerLocal};
+use crate::worker::{SlotBox, WorkerLocal};
 
 /// The most worker threads a pool may have.
 pub const MAX_WORKERS: usize = 1024;
@@ -76,6 +77,7 @@ pub struct Builder {
     pin: Option<Option<Vec<usize>>>,
     max_blocking_threads: usize,
     blocking_keep_alive: std::time::Duration,
+    spawn_handler: Option<SpawnHandler>,
 }
 
 impl core::fmt::Debug for Builder {
@@ -96,6 +98,10 @@ impl core::fmt::Debug for Builder {
             .field("pin", &self.pin)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field(
+                "spawn_handler",
+                &self.spawn_handler.as_ref().map(|_| "custom"),
+            )
             .finish()
     }
 }
@@ -115,6 +121,7 @@ impl Default for Builder {
             pin: None,
             max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
+            spawn_handler: None,
         }
     }
 }
@@ -158,6 +165,56 @@ impl Builder {
     /// [`DEFAULT_STACK_SIZE`], 8 MiB). At least [`MIN_STACK_SIZE`].
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Starts the worker threads with `handler` instead of `std::thread`:
+    /// the pool calls it once per worker, in index order, from
+    /// [`build`](Builder::build), and the handler starts a thread that
+    /// calls [`WorkerThread::run`]. Use it for an engine's own thread type,
+    /// per-thread setup (thread-locals, a profiler's registration, a
+    /// priority), or a platform without `std::thread` (Web Workers).
+    ///
+    /// The handler may start the thread later (`build` does not wait for
+    /// `run`, unless workers are pinned). The pool does not join the
+    /// threads: dropping it from outside waits until every worker has
+    /// returned from `run`. The blocking threads of
+    /// [`spawn_blocking`](crate::spawn_blocking) still use `std::thread`.
+    ///
+    /// # Errors
+    ///
+    /// An error from the handler fails the build with [`Error::Spawn`];
+    /// the workers started so far are stopped first.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let names = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = names.clone();
+    /// let pool = spindle::Pool::builder()
+    ///     .workers(2)
+    ///     .thread_name("engine-")
+    ///     .spawn_handler(move |worker| {
+    ///         seen.lock().unwrap().push(worker.name().to_owned());
+    ///         std::thread::Builder::new()
+    ///             .name(worker.name().to_owned())
+    ///             .stack_size(worker.stack_size())
+    ///             .spawn(move || {
+    ///                 // Per-thread setup goes here.
+    ///                 worker.run();
+    ///             })?;
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// assert_eq!(pool.install(|| spindle::join(|| 1, || 2)), (1, 2));
+    /// assert_eq!(*names.lock().unwrap(), ["engine-0", "engine-1"]);
+    /// # Ok::<(), spindle::Error>(())
+    /// ```
+    pub fn spawn_handler<H>(mut self, handler: H) -> Self
+    where
+        H: FnMut(WorkerThread) -> std::io::Result<()> + 'static,
+    {
+        self.spawn_handler = Some(Box::new(handler));
         self
     }
 
@@ -479,41 +536,56 @@ impl Builder {
                 local
             }
         });
-        let mut threads = Vec::with_capacity(workers);
         // Each pinned worker pins itself first and reports here.
         let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
+        let stack_size = self.stack_size.unwrap_or(DEFAULT_STACK_SIZE);
+        let starts: Vec<WorkerThread> = (0..workers)
+            .map(|i| {
+                let core = pin_plan.as_ref().map(|p| p[i]);
+                let pinned_tx = pinned_tx.clone();
+                let prologue = move || {
+                    if let Some(core) = core {
+                        // The worker still runs its loop if pinning failed:
+                        // `build` stops the pool and reports the error.
+                        let _ = pinned_tx.send(crate::pool::pin::pin_current(core));
+                    }
+                };
+                let body = WorkerBody {
+                    local: locals.next().expect("one local per slot"),
+                    registry: registry.clone(),
+                    prologue: Box::new(prologue),
+                };
+                WorkerThread::new(i, format!("{}{i}", self.thread_name), stack_size, body)
+            })
+            .collect();
+        drop(pinned_tx);
+        let own_threads = self.spawn_handler.is_none();
+        let mut threads = Vec::with_capacity(workers);
+        // On a failure the workers not handed out yet are dropped unrun
+        // (counted as exited), and the started ones stop.
         let stop = |registry: &Registry, threads: Vec<thread::JoinHandle<()>>| {
             registry.terminate();
             for t in threads {
                 let _ = t.join();
             }
+            if !own_threads {
+                registry.wait_workers_exited();
+            }
         };
-        for i in 0..workers {
-            let local = locals.next().expect("one local per slot");
-            let reg = registry.clone();
-            let core = pin_plan.as_ref().map(|p| p[i]);
-            let pinned_tx = pinned_tx.clone();
-            let mut b = thread::Builder::new().name(format!("{}{i}", self.thread_name));
-            b = b.stack_size(self.stack_size.unwrap_or(DEFAULT_STACK_SIZE));
-            let body = move || {
-                if let Some(core) = core {
-                    // The worker still runs its loop if pinning failed:
-                    // `build` stops the pool and reports the error.
-                    let _ = pinned_tx.send(crate::pool::pin::pin_current(core));
-                }
-                drop(pinned_tx);
-                run_worker(local, reg)
+        let mut handler = self.spawn_handler;
+        let mut starts = starts.into_iter();
+        for start in starts.by_ref() {
+            let started = match handler.as_mut() {
+                Some(h) => h(start),
+                None => start.spawn_std().map(|t| threads.push(t)),
             };
-            match b.spawn(body) {
-                Ok(h) => threads.push(h),
-                Err(e) => {
-                    registry.forget_workers(workers - threads.len());
-                    stop(&registry, threads);
-                    return Err(Error::Spawn(e));
-                }
+            if let Err(e) = started {
+                drop(starts);
+                stop(&registry, threads);
+                return Err(Error::Spawn(e));
             }
         }
-        drop(pinned_tx);
+        drop(starts);
         if pin_plan.is_some() {
             for _ in 0..workers {
                 match pinned_rx.recv() {
@@ -522,11 +594,16 @@ impl Builder {
                         stop(&registry, threads);
                         return Err(e);
                     }
-                    Err(_) => unreachable!("spindle: a worker exited before pinning"),
+                    Err(_) => {
+                        stop(&registry, threads);
+                        return Err(Error::Spawn(std::io::Error::other(
+                            "a worker thread was dropped before it ran",
+                        )));
+                    }
                 }
             }
         }
         registry.set_participant(locals.next().expect("participant slot"));
-        Ok(Pool::from_parts(registry, threads))
+        Ok(Pool::from_parts(registry, threads, own_threads))
     }
 }

@@ -49,6 +49,9 @@ pub struct Pool {
 pub(crate) struct Owner {
     registry: Arc<Registry>,
     threads: Vec<thread::JoinHandle<()>>,
+    /// False if a spawn handler started the workers: `threads` is empty
+    /// and shutdown waits for the workers' exits instead of joining.
+    own_threads: bool,
 }
 
 impl Pool {
@@ -69,10 +72,12 @@ impl Pool {
     pub(crate) fn from_parts(
         registry: Arc<Registry>,
         threads: Vec<thread::JoinHandle<()>>,
+        own_threads: bool,
     ) -> Self {
         let owner = Arc::new(Owner {
             registry: registry.clone(),
             threads,
+            own_threads,
         });
         registry.set_owner(Arc::downgrade(&owner));
         Self {
@@ -424,6 +429,9 @@ impl Drop for Owner {
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        if !self.own_threads {
+            self.registry.wait_workers_exited();
         }
         // The workers are gone, and the last one closed the task list.
         // Main jobs left: run them if this is their thread (no-op else;

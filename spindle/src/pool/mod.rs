@@ -10,6 +10,7 @@ pub(crate) mod pin;
 pub(crate) mod placement;
 pub(crate) mod registry;
 pub(crate) mod shutdown;
+pub(crate) mod spawn_handler;
 pub(crate) mod stats;
 pub(crate) mod submit;
 pub(crate) mod tasks;

@@ -75,6 +75,9 @@ pub(crate) struct Registry {
     pub(super) live: AtomicUsize,
     /// Workers whose thread has left its loop (`worker_exited`).
     pub(super) exited: AtomicUsize,
+    /// Tells a shutdown that did not start the threads itself when they
+    /// are all gone, and keeps the slots of workers never run.
+    pub(super) exits: super::shutdown::WorkerExits,
     /// Unfinished async tasks, for shutdown.
     pub(crate) tasks: TaskList,
     /// Jobs for the thread that built the pool.
@@ -118,6 +121,7 @@ impl Registry {
             affine_next: AtomicUsize::new(0),
             live: AtomicUsize::new(n - 1),
             exited: AtomicUsize::new(0),
+            exits: super::shutdown::WorkerExits::default(),
             tasks: TaskList::new(n),
             main_jobs: MainJobs::new(),
             arc_self: AtomicPtr::new(core::ptr::null_mut()),

@@ -2,8 +2,22 @@
 //! out closing the task list, and the drain of what is left.
 
 use super::registry::Registry;
-use crate::facade::{Arc, Ordering};
+use crate::facade::{Arc, Condvar, Mutex, Ordering};
 use crate::job::JobRef;
+use crate::worker::SlotBox;
+
+/// The end of the workers, for pools whose threads a spawn handler
+/// started (`pool/spawn_handler.rs`): the pool cannot join those, so its
+/// shutdown waits here until the last worker has left its loop.
+#[derive(Default)]
+pub(crate) struct WorkerExits {
+    all_gone: Mutex<bool>,
+    changed: Condvar,
+    /// Slots of workers whose `WorkerThread` was dropped without running:
+    /// kept until the registry goes, as thieves may still read their
+    /// (empty) hidden rings.
+    never_ran: Mutex<Vec<SlotBox>>,
+}
 
 impl Registry {
     /// A worker found nothing anywhere while the pool terminates, and can
@@ -43,6 +57,45 @@ impl Registry {
     pub(crate) fn worker_exited(this: &Arc<Registry>) {
         if this.exited.fetch_add(1, Ordering::AcqRel) + 1 == this.num_workers {
             Registry::close_tasks(this);
+            let mut gone = this
+                .exits
+                .all_gone
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            *gone = true;
+            this.exits.changed.notify_all();
+        }
+    }
+
+    /// A worker's `WorkerThread` was dropped without running: the pool
+    /// goes on a worker short, and that worker counts as exited (its vote
+    /// and its exit are taken now).
+    pub(crate) fn worker_never_ran(this: &Arc<Registry>, local: SlotBox) {
+        this.exits
+            .never_ran
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(local);
+        if this.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The others voted already and sleep until exit is decided.
+            this.sleep.wake_all();
+        }
+        Registry::worker_exited(this);
+    }
+
+    /// Blocks until every worker has left its loop (or never ran).
+    pub(crate) fn wait_workers_exited(&self) {
+        let mut gone = self
+            .exits
+            .all_gone
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        while !*gone {
+            gone = self
+                .exits
+                .changed
+                .wait(gone)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -65,11 +118,6 @@ impl Registry {
             voted.set(false);
         }
         ok
-    }
-
-    /// Forgets `n` workers that never started (a failed build).
-    pub(crate) fn forget_workers(&self, n: usize) {
-        self.live.fetch_sub(n, Ordering::SeqCst);
     }
 
     pub(crate) fn is_terminating(&self) -> bool {
