@@ -337,3 +337,41 @@ fn run_on_a_thread_that_runs_a_worker_panics_and_the_pool_still_shuts_down() {
     // does not wait for one.
     within(60, "drop with its only worker refused", move || drop(pool));
 }
+
+#[test]
+fn a_pool_that_does_not_wait_on_drop_returns_at_once_and_still_runs_its_jobs() {
+    let pool = Pool::builder()
+        .workers(1)
+        .drop_waits(false)
+        .build()
+        .unwrap();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (done_tx, done_rx) = mpsc::channel();
+    let (started_tx, started_rx) = mpsc::channel();
+    pool.spawn(move || {
+        started_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        done_tx.send("first").unwrap();
+    });
+    let done = done_tx_clone_for_queued(&pool);
+    started_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    // The worker is busy until `go`: a waiting drop would hang here.
+    within(10, "a drop that does not wait", move || drop(pool));
+    go_tx.send(()).unwrap();
+    assert_eq!(
+        done_rx.recv_timeout(Duration::from_secs(60)).unwrap(),
+        "first"
+    );
+    // The job queued behind it ran too, after the drop returned.
+    assert_eq!(
+        done.recv_timeout(Duration::from_secs(60)).unwrap(),
+        "queued"
+    );
+}
+
+/// Queues a job on `pool` and returns where it reports.
+fn done_tx_clone_for_queued(pool: &Pool) -> mpsc::Receiver<&'static str> {
+    let (tx, rx) = mpsc::channel();
+    pool.spawn(move || tx.send("queued").unwrap());
+    rx
+}

@@ -78,6 +78,7 @@ pub struct Builder {
     max_blocking_threads: usize,
     blocking_keep_alive: std::time::Duration,
     spawn_handler: Option<SpawnHandler>,
+    drop_waits: bool,
 }
 
 impl core::fmt::Debug for Builder {
@@ -102,6 +103,7 @@ impl core::fmt::Debug for Builder {
                 "spawn_handler",
                 &self.spawn_handler.as_ref().map(|_| "custom"),
             )
+            .field("drop_waits", &self.drop_waits)
             .finish()
     }
 }
@@ -122,6 +124,7 @@ impl Default for Builder {
             max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
             spawn_handler: None,
+            drop_waits: true,
         }
     }
 }
@@ -215,6 +218,16 @@ impl Builder {
         H: FnMut(WorkerThread) -> std::io::Result<()> + 'static,
     {
         self.spawn_handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Whether dropping the last handle of the pool from outside it waits
+    /// for the workers to finish (default: true). With `false` the drop
+    /// starts shutdown and returns at once: queued jobs still run, and the
+    /// workers exit on their own. For a thread that must never block, such
+    /// as a browser's main thread (`spindle-web` sets it).
+    pub fn drop_waits(mut self, wait: bool) -> Self {
+        self.drop_waits = wait;
         self
     }
 
@@ -604,6 +617,11 @@ impl Builder {
             }
         }
         registry.set_participant(locals.next().expect("participant slot"));
-        Ok(Pool::from_parts(registry, threads, own_threads))
+        Ok(Pool::from_parts(
+            registry,
+            threads,
+            own_threads,
+            self.drop_waits,
+        ))
     }
 }

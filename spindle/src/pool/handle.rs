@@ -52,6 +52,8 @@ pub(crate) struct Owner {
     /// False if a spawn handler started the workers: `threads` is empty
     /// and shutdown waits for the workers' exits instead of joining.
     own_threads: bool,
+    /// `Builder::drop_waits`: false, the drop detaches (as from a job).
+    drop_waits: bool,
 }
 
 impl Pool {
@@ -73,11 +75,13 @@ impl Pool {
         registry: Arc<Registry>,
         threads: Vec<thread::JoinHandle<()>>,
         own_threads: bool,
+        drop_waits: bool,
     ) -> Self {
         let owner = Arc::new(Owner {
             registry: registry.clone(),
             threads,
             own_threads,
+            drop_waits,
         });
         registry.set_owner(Arc::downgrade(&owner));
         Self {
@@ -422,7 +426,7 @@ impl Drop for Owner {
         let on_own_worker = worker::with_current_in(&self.registry, |w| {
             w.is_some_and(|w| w.index() < num_workers)
         });
-        if on_own_worker {
+        if on_own_worker || !self.drop_waits {
             // Detach: dropping a `JoinHandle` does not join.
             self.threads.clear();
             return;
