@@ -10,3 +10,9 @@ export WASM_RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals 
 -C link-arg=--export=__tls_base"
 # The wasm-bindgen CLI must match the crate's version exactly (web/Cargo.toml).
 export WASM_BINDGEN_VERSION=0.2.130
+# Panics unwind (and come back as errors) only with wasm exception
+# handling; the tests need that. Under the release profile's LTO this
+# nightly's LLVM crashes on it, so the tests build with the dev profile.
+export WASM_UNWIND_RUSTFLAGS="$WASM_RUSTFLAGS -C panic=unwind -C target-feature=+exception-handling"
+export WASM_UNWIND_STD="panic_unwind,std"
+export WASM_ABORT_STD="panic_abort,std"
