@@ -499,3 +499,16 @@ fn polls_out_of_order() {
     second.set();
     assert_eq!(b.join().unwrap(), 2);
 }
+
+/// Handles may cross `catch_unwind` (a wasm-bindgen `async` export built
+/// with unwinding panics wraps its future in one).
+#[test]
+fn handles_are_unwind_safe() {
+    fn check<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    check::<spindle::JoinHandle<Vec<u8>>>();
+    check::<spindle::JobHandle<String>>();
+    let pool = spindle::Pool::builder().workers(1).build().unwrap();
+    let handle = pool.spawn_handle(|| 5);
+    let got = std::panic::catch_unwind(move || handle.join()).unwrap();
+    assert_eq!(got, 5);
+}

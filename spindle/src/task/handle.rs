@@ -35,6 +35,12 @@ pub struct JoinHandle<T> {
 unsafe impl<T: Send> Send for JoinHandle<T> {}
 // SAFETY: `&JoinHandle` only reads the state word or aborts (atomic).
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
+// A panic while a handle is in use leaves nothing half-updated: the
+// handle only reads the task's atomic state and takes its output once
+// (as tokio's join handles are). So it may cross `catch_unwind`, as the
+// boundary of a wasm-bindgen `async` export does with unwinding panics.
+impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}
 
