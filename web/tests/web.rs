@@ -150,3 +150,27 @@ async fn a_panic_comes_back_as_an_error() {
     // The pool goes on.
     assert_eq!(pool.run(|| 7).await.unwrap(), 7);
 }
+
+#[wasm_bindgen_test]
+async fn the_main_thread_submits_while_workers_take_from_the_same_queue() {
+    // The main thread pushes to the injector while three workers pop from
+    // it: the lock they share is contended, and the main thread must
+    // never wait for it on a futex (its wait would trap).
+    let pool = pool();
+    let counter = Counter::new();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let rounds = 200;
+    let per_round = 100;
+    for _ in 0..rounds {
+        for _ in 0..per_round {
+            let (c, h) = (counter.clone(), hits.clone());
+            c.add(1);
+            pool.spawn(move || {
+                h.fetch_add(1, Ordering::Relaxed);
+                c.complete();
+            });
+        }
+    }
+    counter.wait_async().await;
+    assert_eq!(hits.load(Ordering::Relaxed), rounds * per_round);
+}

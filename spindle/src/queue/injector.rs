@@ -35,7 +35,7 @@ impl Injector {
     /// Appends jobs in order, each to its class's queue; the caller
     /// notifies sleepers afterwards.
     pub(crate) fn push_batch(&self, jobs: impl IntoIterator<Item = JobRef>) {
-        let mut q = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = crate::util::lock::lock(&self.queues);
         let mut added = 0;
         for job in jobs {
             debug_assert!(!job.is_affine(), "affine jobs go to mailboxes");
@@ -69,7 +69,7 @@ impl Injector {
         if self.is_empty() {
             return None;
         }
-        let mut q = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = crate::util::lock::lock(&self.queues);
         let job = f(&mut q);
         if job.is_some() {
             let len = self.len.load(Ordering::Relaxed);

@@ -322,7 +322,7 @@ impl CounterInner {
 
     /// Re-raises the first panic of a dispatched job, once.
     pub(crate) fn rethrow(&self) {
-        let panic = self.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let panic = crate::util::lock::lock(&self.panic).take();
         if let Some(p) = panic {
             std::panic::resume_unwind(p);
         }
@@ -331,7 +331,7 @@ impl CounterInner {
     /// Keeps the first panic for the waiter; returns a later one, for the
     /// caller to give to the pool's panic handler.
     pub(crate) fn record_panic(&self, p: Box<dyn Any + Send>) -> Option<Box<dyn Any + Send>> {
-        let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = crate::util::lock::lock(&self.panic);
         if slot.is_none() {
             *slot = Some(p);
             None

@@ -77,7 +77,8 @@ impl Parker {
 
     /// Sets the token and wakes the thread if it sleeps.
     pub(crate) fn unpark(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Never a futex wait: the browser's main thread unparks workers.
+        let mut state = crate::util::lock::lock(&self.state);
         state.token = true;
         if let Some(wake) = state.wake {
             // SAFETY: set by a thread inside `park_via`, which clears it

@@ -75,7 +75,7 @@ pub(crate) struct Locked<'a>(std::sync::MutexGuard<'a, VecDeque<Listed>>);
 
 impl WaitList {
     pub(crate) fn lock(&self) -> Locked<'_> {
-        Locked(self.list.lock().unwrap_or_else(|e| e.into_inner()))
+        Locked(crate::util::lock::lock(&self.list))
     }
 
     /// Runs `under_lock` with the list locked, takes every waiter out in
@@ -83,7 +83,7 @@ impl WaitList {
     /// lock is dropped. The caller keeps the list alive through the call
     /// (a woken waiter may drop its own handle to it).
     pub(crate) fn wake_all_after(&self, under_lock: impl FnOnce()) {
-        let mut taken = core::mem::take(&mut *self.spare.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut taken = core::mem::take(&mut *crate::util::lock::lock(&self.spare));
         {
             let mut q = self.lock();
             under_lock();
@@ -97,7 +97,7 @@ impl WaitList {
     /// stay listed. Rounds only grow in arrival order, so those are the
     /// front of the list.
     pub(crate) fn wake_rounds_until(&self, is_later: impl Fn(u32) -> bool) {
-        let mut taken = core::mem::take(&mut *self.spare.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut taken = core::mem::take(&mut *crate::util::lock::lock(&self.spare));
         {
             let mut q = self.lock();
             let ended = q.0.iter().take_while(|l| !is_later(l.round)).count();
@@ -116,7 +116,7 @@ impl WaitList {
         for l in taken.drain(..) {
             l.waiter.wake();
         }
-        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        let mut spare = crate::util::lock::lock(&self.spare);
         if spare.capacity() < taken.capacity() {
             *spare = taken;
         }

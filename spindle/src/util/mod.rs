@@ -4,6 +4,7 @@
 pub(crate) mod asym;
 mod backoff;
 mod cache_padded;
+pub(crate) mod lock;
 mod rng;
 pub(crate) mod stack;
 
