@@ -117,17 +117,22 @@ fn the_pool_runs_every_kind_of_work_on_the_handlers_threads() {
         let task = pool.spawn_async(async { fib(15) });
         assert_eq!(pool.block_on(task).unwrap(), 610);
 
-        // Priorities: with every worker held, a High job queued after Low
-        // ones runs first.
+        // Priorities: one worker picks, one job at a time, from Low jobs
+        // and a High one queued after them (all in its mailbox; the other
+        // workers are held). The High one comes within its first two
+        // picks: the fairness rule lets one pick in 16 start from Low.
+        // (Released together, several workers would run them in
+        // parallel, and the order they finish in would say nothing.)
         let order = Arc::new(Mutex::new(Vec::new()));
-        let (release, held) = mpsc::channel::<()>();
-        let held = Arc::new(Mutex::new(held));
+        let mut releases = Vec::new();
         let (ready_tx, ready_rx) = mpsc::channel();
         for w in 0..3 {
-            let (held, ready_tx) = (held.clone(), ready_tx.clone());
+            let (release, held) = mpsc::channel::<()>();
+            releases.push(release);
+            let ready_tx = ready_tx.clone();
             pool.spawn_with(Options::new().affinity(Affinity::worker(w)), move || {
                 ready_tx.send(()).unwrap();
-                let _ = held.lock().unwrap().recv();
+                let _ = held.recv();
             })
             .unwrap();
         }
@@ -138,26 +143,22 @@ fn the_pool_runs_every_kind_of_work_on_the_handlers_threads() {
         for (p, tag) in [
             (Priority::Low, "low"),
             (Priority::Low, "low"),
+            (Priority::Low, "low"),
             (Priority::High, "high"),
         ] {
             let order = order.clone();
-            pool.dispatch_with(
-                Options::new().priority(p),
-                &done,
-                [move || order.lock().unwrap().push(tag)],
-            )
-            .unwrap();
+            let options = Options::new().priority(p).affinity(Affinity::worker(0));
+            pool.dispatch_with(options, &done, [move || order.lock().unwrap().push(tag)])
+                .unwrap();
         }
-        for _ in 0..3 {
+        releases[0].send(()).unwrap();
+        pool.wait(&done);
+        let order = order.lock().unwrap().clone();
+        assert_eq!(order.len(), 4);
+        assert!(order[..2].contains(&"high"), "{order:?}");
+        for release in &releases[1..] {
             release.send(()).unwrap();
         }
-        pool.wait(&done);
-        assert_eq!(
-            order.lock().unwrap()[0],
-            "high",
-            "{:?}",
-            order.lock().unwrap()
-        );
 
         // A panic comes back as an error.
         let err = pool

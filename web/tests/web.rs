@@ -91,7 +91,7 @@ async fn an_async_task_awaited_from_the_main_thread() {
 }
 
 #[wasm_bindgen_test]
-async fn a_high_job_queued_after_low_ones_runs_first() {
+async fn a_high_job_queued_after_low_ones_comes_within_two_picks() {
     let pool = pool();
     let order = pool
         .run(|| {
@@ -112,11 +112,12 @@ async fn a_high_job_queued_after_low_ones_runs_first() {
             for _ in 0..2 {
                 ready_rx.recv().unwrap();
             }
-            // Queue Low, Low, High where only this worker can take them,
-            // then run them by waiting.
+            // Queue Lows and then a High where only this worker can take
+            // them, then run them by waiting: one pick at a time.
             let order = Arc::new(Mutex::new(Vec::new()));
             let done = Counter::new();
             for (p, tag) in [
+                (Priority::Low, "low"),
                 (Priority::Low, "low"),
                 (Priority::Low, "low"),
                 (Priority::High, "high"),
@@ -135,7 +136,10 @@ async fn a_high_job_queued_after_low_ones_runs_first() {
         })
         .await
         .unwrap();
-    assert_eq!(order, ["high", "low", "low"]);
+    // Within the first two picks: the fairness rule lets one pick in 16
+    // start from Low.
+    assert_eq!(order.len(), 4);
+    assert!(order[..2].contains(&"high"), "{order:?}");
 }
 
 #[wasm_bindgen_test]
@@ -173,4 +177,36 @@ async fn the_main_thread_submits_while_workers_take_from_the_same_queue() {
     }
     counter.wait_async().await;
     assert_eq!(hits.load(Ordering::Relaxed), rounds * per_round);
+}
+
+#[wasm_bindgen_test]
+async fn a_task_graph_runs_in_order_on_the_workers() {
+    let pool = pool();
+    let order = pool
+        .run(|| {
+            let pool = spindle::Pool::current().expect("on a worker");
+            let log = Mutex::new(Vec::new());
+            let g = pool.graph();
+            let node = |name: &'static str| {
+                let log = &log;
+                g.node(name, move || log.lock().unwrap().push(name))
+            };
+            let (a, b, c, d) = (node("a"), node("b"), node("c"), node("d"));
+            a.precedes(b).precedes(c);
+            d.succeeds(&[b, c]);
+            let graph = g.build().unwrap();
+            let mut runs = Vec::new();
+            for _ in 0..50 {
+                log.lock().unwrap().clear();
+                graph.run_scoped();
+                runs.push(log.lock().unwrap().clone());
+            }
+            runs
+        })
+        .await
+        .unwrap();
+    for run in order {
+        assert_eq!(run.len(), 4, "{run:?}");
+        assert_eq!((run[0], run[3]), ("a", "d"), "{run:?}");
+    }
 }
