@@ -37,6 +37,3 @@ mod worker;
 
 #[cfg(target_arch = "wasm32")]
 pub use pool::WebPool;
-#[cfg(target_arch = "wasm32")]
-#[doc(hidden)]
-pub use worker::spindle_web_worker_entry;

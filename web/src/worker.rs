@@ -96,7 +96,8 @@ pub(crate) fn start(worker: WorkerThread) -> io::Result<()> {
 }
 
 /// The worker script's entry: runs the `WorkerThread` behind `ptr` until
-/// its pool shuts down. Not for other callers.
+/// its pool shuts down. Exported to JS only: the module is private, so no
+/// Rust code can call it with a pointer of its own.
 ///
 /// # Safety (of the export)
 ///
