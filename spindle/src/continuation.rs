@@ -135,6 +135,10 @@ impl Counter {
     /// assert!(loads.is_done());
     /// # Ok::<(), spindle::Error>(())
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the count would pass 2^40 − 1 pending units.
     pub fn add(&self, n: usize) {
         self.inner.add(n);
     }

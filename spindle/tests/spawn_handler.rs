@@ -43,6 +43,22 @@ fn counting_handler(
     }
 }
 
+/// A pool of `workers` whose handler only keeps each `WorkerThread`, for
+/// the test to start (or not) later.
+fn stashed_pool(workers: usize) -> (Pool, Arc<Mutex<Vec<WorkerThread>>>) {
+    let stash: Arc<Mutex<Vec<WorkerThread>>> = Arc::default();
+    let s = stash.clone();
+    let pool = Pool::builder()
+        .workers(workers)
+        .spawn_handler(move |worker| {
+            s.lock().unwrap().push(worker);
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    (pool, stash)
+}
+
 fn fib(n: u64) -> u64 {
     if n < 2 {
         return n;
@@ -252,16 +268,7 @@ fn a_handler_error_fails_the_build_and_stops_the_started_workers() {
 fn workers_started_after_build_take_the_work_queued_before() {
     // As on the web: the handler only posts the worker somewhere, and it
     // starts later.
-    let stash: Arc<Mutex<Vec<WorkerThread>>> = Arc::default();
-    let s = stash.clone();
-    let pool = Pool::builder()
-        .workers(2)
-        .spawn_handler(move |worker| {
-            s.lock().unwrap().push(worker);
-            Ok(())
-        })
-        .build()
-        .unwrap();
+    let (pool, stash) = stashed_pool(2);
     let (tx, rx) = mpsc::channel();
     for i in 0..10 {
         let tx = tx.clone();
@@ -312,16 +319,7 @@ fn a_worker_dropped_unrun_leaves_the_pool_a_worker_short_but_working() {
 
 #[test]
 fn run_on_a_thread_that_runs_a_worker_panics_and_the_pool_still_shuts_down() {
-    let stash: Arc<Mutex<Vec<WorkerThread>>> = Arc::default();
-    let s = stash.clone();
-    let pool = Pool::builder()
-        .workers(1)
-        .spawn_handler(move |worker| {
-            s.lock().unwrap().push(worker);
-            Ok(())
-        })
-        .build()
-        .unwrap();
+    let (pool, stash) = stashed_pool(1);
     let other = Pool::builder().workers(1).build().unwrap();
     let worker = stash.lock().unwrap().pop().unwrap();
     let err = other

@@ -3,11 +3,11 @@
 use std::any::Any;
 
 use crate::error::Error;
-use crate::facade::{thread, Arc};
+use crate::facade::Arc;
 use crate::fiber::SlotFibers;
 use crate::job::JobCacheHome;
 use crate::pool::registry::{Registry, SlotShared};
-use crate::pool::spawn_handler::{SpawnHandler, WorkerBody, WorkerThread};
+use crate::pool::spawn_handler::{start_workers, SpawnHandler, Start, WorkerThread};
 use crate::pool::stats::SlotCounters;
 use crate::pool::Pool;
 use crate::queue::mailbox::Mailbox;
@@ -549,73 +549,17 @@ impl Builder {
                 local
             }
         });
-        // Each pinned worker pins itself first and reports here.
-        let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
-        let stack_size = self.stack_size.unwrap_or(DEFAULT_STACK_SIZE);
-        let starts: Vec<WorkerThread> = (0..workers)
-            .map(|i| {
-                let core = pin_plan.as_ref().map(|p| p[i]);
-                let pinned_tx = pinned_tx.clone();
-                let prologue = move || {
-                    if let Some(core) = core {
-                        // The worker still runs its loop if pinning failed:
-                        // `build` stops the pool and reports the error.
-                        let _ = pinned_tx.send(crate::pool::pin::pin_current(core));
-                    }
-                };
-                let body = WorkerBody {
-                    local: locals.next().expect("one local per slot"),
-                    registry: registry.clone(),
-                    prologue: Box::new(prologue),
-                };
-                WorkerThread::new(i, format!("{}{i}", self.thread_name), stack_size, body)
-            })
-            .collect();
-        drop(pinned_tx);
         let own_threads = self.spawn_handler.is_none();
-        let mut threads = Vec::with_capacity(workers);
-        // On a failure the workers not handed out yet are dropped unrun
-        // (counted as exited), and the started ones stop.
-        let stop = |registry: &Registry, threads: Vec<thread::JoinHandle<()>>| {
-            registry.terminate();
-            for t in threads {
-                let _ = t.join();
-            }
-            if !own_threads {
-                registry.wait_workers_exited();
-            }
-        };
-        let mut handler = self.spawn_handler;
-        let mut starts = starts.into_iter();
-        for start in starts.by_ref() {
-            let started = match handler.as_mut() {
-                Some(h) => h(start),
-                None => start.spawn_std().map(|t| threads.push(t)),
-            };
-            if let Err(e) = started {
-                drop(starts);
-                stop(&registry, threads);
-                return Err(Error::Spawn(e));
-            }
-        }
-        drop(starts);
-        if pin_plan.is_some() {
-            for _ in 0..workers {
-                match pinned_rx.recv() {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        stop(&registry, threads);
-                        return Err(e);
-                    }
-                    Err(_) => {
-                        stop(&registry, threads);
-                        return Err(Error::Spawn(std::io::Error::other(
-                            "a worker thread was dropped before it ran",
-                        )));
-                    }
-                }
-            }
-        }
+        let threads = start_workers(
+            &registry,
+            locals.by_ref().take(workers).collect(),
+            Start {
+                thread_name: &self.thread_name,
+                stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
+                pin_plan: pin_plan.as_deref(),
+                handler: self.spawn_handler,
+            },
+        )?;
         registry.set_participant(locals.next().expect("participant slot"));
         Ok(Pool::from_parts(
             registry,

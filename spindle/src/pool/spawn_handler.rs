@@ -12,6 +12,7 @@
 use std::io;
 
 use super::registry::Registry;
+use crate::error::Error;
 use crate::facade::{thread, Arc};
 use crate::worker::SlotBox;
 
@@ -35,15 +36,15 @@ pub struct WorkerThread {
 }
 
 /// What `run` runs: the worker's loop on its slot, after pinning.
-pub(crate) struct WorkerBody {
-    pub(crate) local: SlotBox,
-    pub(crate) registry: Arc<Registry>,
+struct WorkerBody {
+    local: SlotBox,
+    registry: Arc<Registry>,
     /// Runs first on the new thread (pinning, reporting to `build`).
-    pub(crate) prologue: Box<dyn FnOnce() + Send>,
+    prologue: Box<dyn FnOnce() + Send>,
 }
 
 impl WorkerThread {
-    pub(crate) fn new(index: usize, name: String, stack_size: usize, body: WorkerBody) -> Self {
+    fn new(index: usize, name: String, stack_size: usize, body: WorkerBody) -> Self {
         Self {
             index,
             name,
@@ -91,7 +92,7 @@ impl WorkerThread {
 
     /// Starts it with `std::thread`, as a pool without a spawn handler
     /// does.
-    pub(crate) fn spawn_std(self) -> io::Result<thread::JoinHandle<()>> {
+    fn spawn_std(self) -> io::Result<thread::JoinHandle<()>> {
         thread::Builder::new()
             .name(self.name.clone())
             .stack_size(self.stack_size)
@@ -119,4 +120,90 @@ impl core::fmt::Debug for WorkerThread {
             .field("ran", &self.body.is_none())
             .finish()
     }
+}
+
+/// How `Builder::build` wants its workers started.
+pub(crate) struct Start<'a> {
+    pub(crate) thread_name: &'a str,
+    pub(crate) stack_size: usize,
+    /// The core of each worker, if the pool pins them.
+    pub(crate) pin_plan: Option<&'a [usize]>,
+    /// `None`: `std::thread`.
+    pub(crate) handler: Option<SpawnHandler>,
+}
+
+/// Starts a worker on each of `locals` (worker `i` on `locals[i]`) and,
+/// if the pool pins, waits until each has pinned itself. Returns the
+/// threads it started itself (none with a handler). On a failure the
+/// workers not handed out yet are dropped unrun (counted as exited), the
+/// started ones stop, and the error comes back.
+pub(crate) fn start_workers(
+    registry: &Arc<Registry>,
+    locals: Vec<SlotBox>,
+    start: Start<'_>,
+) -> Result<Vec<thread::JoinHandle<()>>, Error> {
+    // Each pinned worker pins itself first and reports here.
+    let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
+    let workers: Vec<WorkerThread> = locals
+        .into_iter()
+        .enumerate()
+        .map(|(i, local)| {
+            let core = start.pin_plan.map(|p| p[i]);
+            let pinned_tx = pinned_tx.clone();
+            let prologue = move || {
+                if let Some(core) = core {
+                    // The worker still runs its loop if pinning failed:
+                    // `build` stops the pool and reports the error.
+                    let _ = pinned_tx.send(crate::pool::pin::pin_current(core));
+                }
+            };
+            let body = WorkerBody {
+                local,
+                registry: registry.clone(),
+                prologue: Box::new(prologue),
+            };
+            let name = format!("{}{i}", start.thread_name);
+            WorkerThread::new(i, name, start.stack_size, body)
+        })
+        .collect();
+    drop(pinned_tx);
+    let count = workers.len();
+    let own_threads = start.handler.is_none();
+    let mut threads = Vec::with_capacity(count);
+    let stop = |threads: Vec<thread::JoinHandle<()>>| {
+        registry.terminate();
+        for t in threads {
+            let _ = t.join();
+        }
+        if !own_threads {
+            registry.wait_workers_exited();
+        }
+    };
+    let mut handler = start.handler;
+    let mut workers = workers.into_iter();
+    for worker in workers.by_ref() {
+        let started = match handler.as_mut() {
+            Some(h) => h(worker),
+            None => worker.spawn_std().map(|t| threads.push(t)),
+        };
+        if let Err(e) = started {
+            drop(workers);
+            stop(threads);
+            return Err(Error::Spawn(e));
+        }
+    }
+    if start.pin_plan.is_some() {
+        for _ in 0..count {
+            let failure = match pinned_rx.recv() {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(_) => Error::Spawn(io::Error::other(
+                    "a worker thread was dropped before it ran",
+                )),
+            };
+            stop(threads);
+            return Err(failure);
+        }
+    }
+    Ok(threads)
 }

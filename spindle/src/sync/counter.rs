@@ -5,8 +5,7 @@
 use std::any::Any;
 
 use super::wait_cell::WaitCell;
-use super::wait_list::Locked;
-use super::wait_list::{new_token, WaitList};
+use super::wait_list::{new_token, Locked, WaitList};
 use crate::facade::{Arc, AtomicU64, Mutex, Ordering};
 
 /// Counts jobs that have been dispatched and not yet finished.
