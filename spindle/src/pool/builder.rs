@@ -79,6 +79,8 @@ pub struct Builder {
     blocking_keep_alive: std::time::Duration,
     spawn_handler: Option<SpawnHandler>,
     drop_waits: bool,
+    /// Thread start/stop hooks and the name function (`hooks.rs`).
+    pub(super) hooks: crate::pool::hooks::ThreadHooks,
 }
 
 impl core::fmt::Debug for Builder {
@@ -104,6 +106,18 @@ impl core::fmt::Debug for Builder {
                 &self.spawn_handler.as_ref().map(|_| "custom"),
             )
             .field("drop_waits", &self.drop_waits)
+            .field(
+                "on_thread_start",
+                &self.hooks.start.as_ref().map(|_| "custom"),
+            )
+            .field(
+                "on_thread_stop",
+                &self.hooks.stop.as_ref().map(|_| "custom"),
+            )
+            .field(
+                "thread_name_fn",
+                &self.hooks.name.as_ref().map(|_| "custom"),
+            )
             .finish()
     }
 }
@@ -125,6 +139,7 @@ impl Default for Builder {
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
             spawn_handler: None,
             drop_waits: true,
+            hooks: Default::default(),
         }
     }
 }
@@ -468,8 +483,14 @@ impl Builder {
     ///
     /// Any invalid setting, or [`Error::Spawn`] if the operating system
     /// refuses a thread (the threads already started are stopped first).
-    pub fn build(self) -> Result<Pool, Error> {
+    pub fn build(mut self) -> Result<Pool, Error> {
         let workers = self.validate()?;
+        let names = self.hooks.names(&self.thread_name, workers);
+        if let Some(bad) = names.iter().find(|n| n.contains('\0')) {
+            return Err(Error::ThreadName {
+                prefix: bad.clone(),
+            });
+        }
         let pin_plan = match &self.pin {
             Some(chosen) => Some(crate::pool::pin::plan(workers, chosen.as_deref())?),
             None => None,
@@ -500,6 +521,7 @@ impl Builder {
             name: format!("{}blocking", self.thread_name),
         };
         let registry = Registry::new(shared.into(), self.panic_handler)
+            .with_hooks(self.hooks.run_hooks())
             .with_pinned(pin_plan.clone())
             .with_blocking(blocking);
         // Fibers for every slot, the participant's included: made on
@@ -554,7 +576,7 @@ impl Builder {
             &registry,
             locals.by_ref().take(workers).collect(),
             Start {
-                thread_name: &self.thread_name,
+                names,
                 stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
                 pin_plan: pin_plan.as_deref(),
                 handler: self.spawn_handler,

@@ -5,6 +5,7 @@
 pub(crate) mod blocking;
 pub(crate) mod builder;
 pub(crate) mod handle;
+pub(crate) mod hooks;
 pub(crate) mod main_jobs;
 pub(crate) mod pin;
 pub(crate) mod placement;

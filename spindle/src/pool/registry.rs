@@ -95,6 +95,8 @@ pub(crate) struct Registry {
     /// weak, as the handles own the registry.
     owner: std::sync::OnceLock<std::sync::Weak<super::handle::Owner>>,
     panic_handler: Option<PanicHandler>,
+    /// The workers' start and stop hooks.
+    hooks: crate::pool::hooks::RunHooks,
     pub(super) num_workers: usize,
     /// Fibers of each slot; empty if the pool has none. Boxed:
     /// every control block points at its `SlotFibers`, which must not move.
@@ -130,6 +132,7 @@ impl Registry {
             participant: Mutex::new(None),
             owner: std::sync::OnceLock::new(),
             panic_handler,
+            hooks: Default::default(),
             num_workers: n - 1,
             fibers: Vec::new(),
             #[cfg(all(not(loom), any(unix, windows)))]
@@ -155,6 +158,24 @@ impl Registry {
     pub(crate) fn with_blocking(mut self, config: crate::pool::blocking::Config) -> Self {
         self.blocking = crate::pool::blocking::Blocking::new(config);
         self
+    }
+
+    /// Sets the workers' start and stop hooks (at build).
+    pub(crate) fn with_hooks(mut self, hooks: crate::pool::hooks::RunHooks) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// Runs worker `index`'s start hook on its thread; a panic goes to the
+    /// panic handler.
+    pub(crate) fn worker_started(&self, index: usize) {
+        self.hooks.started(index, |p| self.handle_panic(p));
+    }
+
+    /// Runs worker `index`'s stop hook on its thread; a panic goes to the
+    /// panic handler.
+    pub(crate) fn worker_stopping(&self, index: usize) {
+        self.hooks.stopping(index, |p| self.handle_panic(p));
     }
 
     /// Records the core each worker is pinned to (at build).

@@ -124,7 +124,8 @@ impl core::fmt::Debug for WorkerThread {
 
 /// How `Builder::build` wants its workers started.
 pub(crate) struct Start<'a> {
-    pub(crate) thread_name: &'a str,
+    /// Each worker's thread name.
+    pub(crate) names: Vec<String>,
     pub(crate) stack_size: usize,
     /// The core of each worker, if the pool pins them.
     pub(crate) pin_plan: Option<&'a [usize]>,
@@ -146,8 +147,9 @@ pub(crate) fn start_workers(
     let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
     let workers: Vec<WorkerThread> = locals
         .into_iter()
+        .zip(start.names)
         .enumerate()
-        .map(|(i, local)| {
+        .map(|(i, (local, name))| {
             let core = start.pin_plan.map(|p| p[i]);
             let pinned_tx = pinned_tx.clone();
             let prologue = move || {
@@ -162,7 +164,6 @@ pub(crate) fn start_workers(
                 registry: registry.clone(),
                 prologue: Box::new(prologue),
             };
-            let name = format!("{}{i}", start.thread_name);
             WorkerThread::new(i, name, start.stack_size, body)
         })
         .collect();

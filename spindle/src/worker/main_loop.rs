@@ -21,8 +21,11 @@ pub(crate) fn run_worker(local: SlotBox, registry: Arc<Registry>) {
         // which needs a stack of its own.
         crate::fiber::guard::ensure_altstack();
     }
+    registry.worker_started(local.index());
     local.run_loop();
     debug_assert!(local.on_root() && local.all_fibers_free());
+    // Still current: the hook may ask for its worker index.
+    registry.worker_stopping(local.index());
     // SAFETY: restores what was current before (null on a worker thread).
     unsafe { set_current(prev) };
     drop(local);
