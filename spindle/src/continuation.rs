@@ -95,7 +95,13 @@ impl Pool {
     {
         let jobs: Vec<Job> = jobs
             .into_iter()
-            .map(|f| Box::new(crate::dispatch::counted(counter, f)) as Job)
+            .map(|f| {
+                Box::new(crate::dispatch::counted(
+                    counter,
+                    f,
+                    core::any::type_name::<F>(),
+                )) as Job
+            })
             .collect();
         if jobs.is_empty() {
             return;

@@ -10,6 +10,7 @@ use crate::pool::Pool;
 use crate::sync::wait_cell::WaitCell;
 use crate::sync::Counter;
 use crate::worker::with_current;
+use core::any::type_name;
 
 impl Pool {
     /// Queues a batch of jobs tied to `counter`, with one decision about
@@ -37,7 +38,13 @@ impl Pool {
         I: IntoIterator<Item = F>,
         F: FnOnce() + Send + 'static,
     {
-        dispatch_in(self.registry(), counter, jobs, Placement::PLAIN);
+        dispatch_in(
+            self.registry(),
+            counter,
+            jobs,
+            Placement::PLAIN,
+            type_name::<F>(),
+        );
     }
 
     /// [`Pool::dispatch`] with [`Options`] for every job of the batch.
@@ -68,7 +75,13 @@ impl Pool {
         F: FnOnce() + Send + 'static,
     {
         let placement = self.registry().place(&options)?;
-        dispatch_in(self.registry(), counter, jobs, placement);
+        dispatch_in(
+            self.registry(),
+            counter,
+            jobs,
+            placement,
+            options.name_or::<F>(),
+        );
         Ok(())
     }
 
@@ -95,7 +108,7 @@ impl Pool {
         F: FnOnce() + Send + 'static,
     {
         let placement = self.registry().own(placement);
-        dispatch_in(self.registry(), counter, jobs, placement);
+        dispatch_in(self.registry(), counter, jobs, placement, type_name::<F>());
     }
 
     /// Returns when `counter` reaches zero, running other jobs meanwhile
@@ -122,25 +135,38 @@ pub(crate) fn wait_counter(registry: &Registry, counter: &Counter) {
     counter.inner.rethrow();
 }
 
-fn dispatch_in<I, F>(registry: &Registry, counter: &Counter, jobs: I, placement: Placement)
-where
+/// `name`: each job's name in traces (`observe`).
+fn dispatch_in<I, F>(
+    registry: &Registry,
+    counter: &Counter,
+    jobs: I,
+    placement: Placement,
+    name: &'static str,
+) where
     I: IntoIterator<Item = F>,
     F: FnOnce() + Send + 'static,
 {
-    let jobs = jobs.into_iter().map(|f| counted(counter, f));
+    let jobs = jobs.into_iter().map(|f| counted(counter, f, name));
     // Raised before any job can run (and lower it).
     registry.submit_batch(jobs, placement, |n| counter.inner.add(n));
 }
 
 /// `f` as a job of `counter`'s: it records a panic there, then lowers the
 /// count (which the caller raised for it).
-pub(crate) fn counted<F>(counter: &Counter, f: F) -> impl FnOnce() + Send + 'static
+pub(crate) fn counted<F>(
+    counter: &Counter,
+    f: F,
+    name: &'static str,
+) -> impl FnOnce() + Send + 'static
 where
     F: FnOnce() + Send + 'static,
 {
     let inner = counter.inner.clone();
     move || {
-        if let JobResult::Panic(p) = JobResult::call(f) {
+        let span = crate::observe::span(crate::observe::Kind::Job, name);
+        let result = JobResult::call(f);
+        drop(span);
+        if let JobResult::Panic(p) = result {
             if let Some(later) = inner.record_panic(p) {
                 // Not the first: the pool's handler gets it. Queued jobs
                 // run on a slot of their pool.

@@ -81,6 +81,8 @@ mod job_handle;
 #[cfg(not(loom))]
 mod join;
 #[cfg_attr(loom, allow(dead_code, unused_imports))]
+mod observe;
+#[cfg_attr(loom, allow(dead_code, unused_imports))]
 mod options;
 #[cfg(not(loom))]
 pub mod par;
@@ -123,6 +125,10 @@ pub use graph::{Graph, GraphBuilder, GraphRun, GraphRunFuture, NodeRef};
 pub use job_handle::{spawn_handle, JobHandle};
 #[cfg(not(loom))]
 pub use join::{join, join_with};
+#[cfg(not(loom))]
+pub use observe::frame_mark;
+#[cfg(all(not(loom), feature = "trace"))]
+pub use observe::trace::{ThreadTrace, Trace, TraceEvent, TraceEventKind};
 pub use options::{Affinity, Options, Priority, FAIR_LOCAL, FAIR_PERIOD};
 #[cfg(not(loom))]
 pub use pool::builder::{

@@ -232,6 +232,7 @@ impl Affinity {
 pub struct Options {
     pub(crate) priority: Priority,
     pub(crate) affinity: Option<Affinity>,
+    pub(crate) name: Option<&'static str>,
 }
 
 impl Options {
@@ -244,6 +245,22 @@ impl Options {
     pub fn priority(mut self, priority: Priority) -> Self {
         self.priority = priority;
         self
+    }
+
+    /// Names the work in traces and profilers (the `trace`, `tracing` and
+    /// `tracy` features); without a name a job shows as its closure's
+    /// type. Honoured by `spawn_with`, `Scope::spawn_with` and
+    /// `dispatch_with`; tasks show as their future's type. Costs nothing
+    /// with those features off.
+    pub fn name(mut self, name: &'static str) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// The name traces show for a job of closure type `F`.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn name_or<F>(&self) -> &'static str {
+        self.name.unwrap_or_else(core::any::type_name::<F>)
     }
 
     /// Restricts the workers the work may run on.

@@ -131,7 +131,7 @@ impl<'scope> Scope<'scope> {
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
-        self.spawn_in(f, Placement::PLAIN);
+        self.spawn_in(f, Placement::PLAIN, core::any::type_name::<F>());
     }
 
     /// [`Scope::spawn`] with [`Options`]: a priority class and the workers
@@ -162,7 +162,7 @@ impl<'scope> Scope<'scope> {
     {
         // SAFETY: the registry outlives the scope.
         let placement = unsafe { &*self.registry }.place(&options)?;
-        self.spawn_in(f, placement);
+        self.spawn_in(f, placement, options.name_or::<F>());
         Ok(())
     }
 
@@ -192,10 +192,11 @@ impl<'scope> Scope<'scope> {
     {
         // SAFETY: the registry outlives the scope.
         let placement = unsafe { &*self.registry }.own(placement);
-        self.spawn_in(f, placement);
+        self.spawn_in(f, placement, core::any::type_name::<F>());
     }
 
-    fn spawn_in<F>(&self, f: F, placement: Placement)
+    /// `name`: the job's name in traces (`observe`).
+    fn spawn_in<F>(&self, f: F, placement: Placement, name: &'static str)
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
@@ -205,7 +206,10 @@ impl<'scope> Scope<'scope> {
             let ptr = ptr;
             // SAFETY: the scope waits for this job before it is dropped.
             let scope = unsafe { &*ptr.0 };
-            if let JobResult::Panic(p) = JobResult::call(|| f(scope)) {
+            let span = crate::observe::span(crate::observe::Kind::Job, name);
+            let result = JobResult::call(|| f(scope));
+            drop(span);
+            if let JobResult::Panic(p) = result {
                 scope.record_panic(p);
             }
             // SAFETY: `ptr` is live until this call sets the cell.

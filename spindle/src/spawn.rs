@@ -7,6 +7,7 @@ use crate::pool::registry::{Placement, Registry};
 use crate::pool::submit::Push;
 use crate::pool::{global, Pool};
 use crate::worker::{with_current, Here};
+use core::any::type_name;
 
 impl Pool {
     /// Runs `f` on the pool at some point; nobody waits for it.
@@ -28,7 +29,7 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        spawn_in(self.registry(), f, Placement::PLAIN);
+        spawn_in(self.registry(), f, Placement::PLAIN, type_name::<F>());
     }
 
     /// [`Pool::spawn`] with [`Options`]: a priority class and the workers
@@ -53,7 +54,7 @@ impl Pool {
         F: FnOnce() + Send + 'static,
     {
         let placement = self.registry().place(&options)?;
-        spawn_in(self.registry(), f, placement);
+        spawn_in(self.registry(), f, placement, options.name_or::<F>());
         Ok(())
     }
 
@@ -79,7 +80,7 @@ impl Pool {
         F: FnOnce() + Send + 'static,
     {
         let placement = self.registry().own(placement);
-        spawn_in(self.registry(), f, placement);
+        spawn_in(self.registry(), f, placement, type_name::<F>());
     }
 }
 
@@ -91,7 +92,7 @@ where
     // Not through a closure: `f` would be copied into it.
     let here = Here::new();
     match here.slot() {
-        Some(w) => spawn_in(w.registry(), f, Placement::PLAIN),
+        Some(w) => spawn_in(w.registry(), f, Placement::PLAIN, type_name::<F>()),
         None => global().spawn(f),
     }
 }
@@ -109,19 +110,23 @@ where
     match here.slot() {
         Some(w) => {
             let placement = w.registry().place(&options)?;
-            spawn_in(w.registry(), f, placement);
+            spawn_in(w.registry(), f, placement, options.name_or::<F>());
             Ok(())
         }
         None => global().spawn_with(options, f),
     }
 }
 
-fn spawn_in<F>(registry: &Registry, f: F, placement: Placement)
+/// `name`: the job's name in traces (`observe`).
+fn spawn_in<F>(registry: &Registry, f: F, placement: Placement, name: &'static str)
 where
     F: FnOnce() + Send + 'static,
 {
     let job = move || {
-        if let JobResult::Panic(p) = JobResult::call(f) {
+        let span = crate::observe::span(crate::observe::Kind::Job, name);
+        let result = JobResult::call(f);
+        drop(span);
+        if let JobResult::Panic(p) = result {
             // Queued jobs run on a slot of their pool.
             with_current(|w| match w {
                 Some(w) => w.registry().handle_panic(p),

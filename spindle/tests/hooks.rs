@@ -99,7 +99,7 @@ fn a_panicking_hook_goes_to_the_panic_handler_and_the_worker_still_runs() {
             let h = pool
                 .spawn_handle_with(
                     spindle::Options::new().affinity(spindle::Affinity::worker(i)),
-                    move || spindle::worker_index(),
+                    spindle::worker_index,
                 )
                 .unwrap();
             assert_eq!(h.join(), Some(i));

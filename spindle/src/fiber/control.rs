@@ -61,6 +61,11 @@ impl FiberRef {
         Self(NonNull::from(fiber))
     }
 
+    /// A number that names the fiber while it exists (its address).
+    pub(crate) fn id(self) -> usize {
+        self.0.as_ptr() as usize
+    }
+
     /// The control block.
     #[inline(always)]
     pub(crate) fn get(&self) -> &Fiber {

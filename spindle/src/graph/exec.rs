@@ -93,6 +93,9 @@ enum Route {
 /// What only drawing the graph and queueing a placed node read.
 pub(crate) struct NodeInfo {
     pub(crate) name: String,
+    /// The name as traces keep it (`observe::intern`; empty without a
+    /// tracing feature).
+    label: &'static str,
     placement: Placement,
     main_thread: bool,
 }
@@ -184,6 +187,7 @@ impl GraphInner {
             // SAFETY: only the lifetime changes (see above).
             works.push(unsafe { core::mem::transmute::<Work<'_>, ErasedWork>(s.work) });
             info.push(NodeInfo {
+                label: crate::observe::intern(&s.name),
                 name: s.name,
                 placement: s.placement,
                 main_thread: s.main_thread,
@@ -425,7 +429,10 @@ unsafe fn run_node(node_ptr: *const NodeSlot, poisoned: bool) -> Option<(*const 
     let cancelled = g.cancel_upto.load(Ordering::Relaxed) >= g.current.load(Ordering::Relaxed);
     let mut failed = poisoned || cancelled;
     if !failed {
-        if let Err(p) = call(g, &g.works[i]) {
+        let span = crate::observe::span(crate::observe::Kind::Node, g.info[i].label);
+        let result = call(g, &g.works[i]);
+        drop(span);
+        if let Err(p) = result {
             failed = true;
             if let Some(later) = g.counter.inner.record_panic(p) {
                 g.registry.handle_panic(later);

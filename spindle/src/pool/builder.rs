@@ -81,6 +81,9 @@ pub struct Builder {
     drop_waits: bool,
     /// Thread start/stop hooks and the name function (`hooks.rs`).
     pub(super) hooks: crate::pool::hooks::ThreadHooks,
+    /// Events each slot's trace ring keeps (feature `trace`).
+    #[cfg(feature = "trace")]
+    pub(super) trace_capacity: usize,
 }
 
 impl core::fmt::Debug for Builder {
@@ -140,6 +143,8 @@ impl Default for Builder {
             spawn_handler: None,
             drop_waits: true,
             hooks: Default::default(),
+            #[cfg(feature = "trace")]
+            trace_capacity: crate::observe::ring::DEFAULT_CAPACITY,
         }
     }
 }
@@ -486,6 +491,7 @@ impl Builder {
     pub fn build(mut self) -> Result<Pool, Error> {
         let workers = self.validate()?;
         let names = self.hooks.names(&self.thread_name, workers);
+        crate::observe::pool_built();
         if let Some(bad) = names.iter().find(|n| n.contains('\0')) {
             return Err(Error::ThreadName {
                 prefix: bad.clone(),
@@ -513,6 +519,8 @@ impl Builder {
                 mailbox: Mailbox::new(),
                 cache_home: JobCacheHome::new(self.job_capacity),
                 counters: CachePadded::new(SlotCounters::default()),
+                #[cfg(feature = "trace")]
+                trace: Box::new(crate::observe::ring::Ring::new(self.trace_capacity)),
             });
         }
         let blocking = crate::pool::blocking::Config {

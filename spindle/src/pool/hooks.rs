@@ -128,6 +128,16 @@ impl Builder {
         self
     }
 
+    /// How many events each thread's trace ring keeps (feature `trace`;
+    /// default 32,768, about 1.3 MB per thread): older ones are
+    /// overwritten, and [`ThreadTrace::lost`](crate::ThreadTrace::lost)
+    /// counts them. Rounded up to a power of two.
+    #[cfg(feature = "trace")]
+    pub fn trace_capacity(mut self, events: usize) -> Self {
+        self.trace_capacity = events;
+        self
+    }
+
     /// Names worker `i`'s thread `name(i)`, instead of
     /// [`thread_name`](Builder::thread_name)'s prefix and the index. Called
     /// once per worker by [`build`](Builder::build), in index order; a

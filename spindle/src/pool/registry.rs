@@ -55,6 +55,10 @@ pub(crate) struct SlotShared {
     pub(crate) mailbox: Mailbox,
     pub(crate) cache_home: JobCacheHome,
     pub(crate) counters: CachePadded<SlotCounters>,
+    /// The slot's event ring (feature `trace`); boxed, so the writer's
+    /// stores stay off the lines thieves read.
+    #[cfg(feature = "trace")]
+    pub(crate) trace: Box<crate::observe::ring::Ring>,
 }
 
 pub(crate) struct Registry {

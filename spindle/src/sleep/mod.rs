@@ -160,7 +160,9 @@ impl Sleep {
     pub(crate) fn notify_slot(&self, index: usize) {
         // P2, as in `notify_work`.
         fence(Ordering::SeqCst);
-        self.claim(&self.slots[index]);
+        if self.claim(&self.slots[index]) {
+            crate::observe::event(crate::observe::Event::Wake { slot: index });
+        }
     }
 
     #[cold]
@@ -174,11 +176,12 @@ impl Sleep {
                 return;
             }
             if i != driving && self.claim(slot) {
+                crate::observe::event(crate::observe::Event::Wake { slot: i });
                 count -= 1;
             }
         }
-        if count > 0 && driving != NO_DRIVER {
-            self.claim(&self.slots[driving]);
+        if count > 0 && driving != NO_DRIVER && self.claim(&self.slots[driving]) {
+            crate::observe::event(crate::observe::Event::Wake { slot: driving });
         }
     }
 

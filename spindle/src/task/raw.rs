@@ -225,6 +225,7 @@ where
     // SAFETY: the waker borrows our reference (ManuallyDrop: no release).
     let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(header)) });
     let mut cx = Context::from_waker(&waker);
+    let span = crate::observe::span(crate::observe::Kind::Task, core::any::type_name::<F>());
     let polled = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: RUNNING gives us the stage; the future never moves (it
         // lives in the cell until dropped in place).
@@ -235,6 +236,7 @@ where
             })
         }
     }));
+    drop(span);
     let this_poll = POLLING.with(|p| p.replace(outer));
     debug_assert!(
         core::ptr::eq(this_poll.task, header.as_ptr()),

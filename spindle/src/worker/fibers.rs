@@ -274,6 +274,8 @@ impl WorkerLocal {
         // A task's poll may be what suspends here: its record stays with
         // this context (`task/raw.rs`, `save_poll`).
         let poll = crate::task::save_poll();
+        let root = self.slot_fibers().is_some_and(|f| f.root() == next);
+        let observed = crate::observe::suspend(cur.id(), next.id(), root);
         let asan = crate::fiber::asan::start(self.stack_of(next), free_current);
         // SAFETY: `cur.sp` is this thread's to write; `next.sp` was saved by
         // its own suspension or set up by `take_free` (caller's contract),
@@ -286,6 +288,7 @@ impl WorkerLocal {
             }
         }
         crate::fiber::asan::finish(asan);
+        crate::observe::resume(observed);
         crate::task::restore_poll(poll);
         // Resumed: on the same thread (see `fiber/slot.rs`). Re-read the
         // slot through the non-inlined accessor rather than trusting any

@@ -13,6 +13,7 @@
 
 use super::{WorkerLocal, INJECTOR_TICK};
 use crate::job::{JobRef, Priority};
+use crate::observe::{self, Event};
 use crate::queue::deque::Steal;
 use crate::queue::hidden::Stolen;
 
@@ -81,9 +82,16 @@ impl WorkerLocal {
         self.steal(Priority::Normal).or_else(|| self.pop_injector())
     }
 
+    /// Counts (and reports) a job taken from the injector.
+    #[inline]
+    fn took_from_injector(&self) {
+        self.counters().injector_pops.bump();
+        observe::event(Event::InjectorPop);
+    }
+
     fn pop_injector(&self) -> Option<JobRef> {
         let job = self.registry().injector.pop()?;
-        self.counters().injector_pops.bump();
+        self.took_from_injector();
         // A stale "nothing special queued" may have sent us here while a
         // `High` or `Low` job sat in the injector.
         self.registry().pending.taken(job.priority());
@@ -128,7 +136,7 @@ impl WorkerLocal {
         if class == Priority::Normal {
             let injected = || {
                 let job = registry.injector.pop_class(class);
-                job.inspect(|_| self.counters().injector_pops.bump())
+                job.inspect(|_| self.took_from_injector())
             };
             // The injector's fairness tick, as on the plain path.
             let job = if tick.is_multiple_of(INJECTOR_TICK) {
@@ -146,7 +154,7 @@ impl WorkerLocal {
             let job = registry
                 .injector
                 .pop_class(class)
-                .inspect(|_| self.counters().injector_pops.bump())
+                .inspect(|_| self.took_from_injector())
                 .or_else(|| self.steal(class));
             if let Some(job) = job {
                 pending.taken(class);
@@ -191,6 +199,7 @@ impl WorkerLocal {
                 match registry.class_stealer(victim, class).steal() {
                     Steal::Success(p) => {
                         self.counters().stolen.bump();
+                        observe::event(Event::Steal { victim });
                         // SAFETY: deques hold only `JobRef`s.
                         return Some(unsafe { JobRef::from_raw(p) });
                     }
@@ -248,6 +257,7 @@ impl WorkerLocal {
                 match thief.steal() {
                     Stolen::Job(job) => {
                         self.counters().stolen.bump();
+                        observe::event(Event::Steal { victim });
                         return Some(job);
                     }
                     Stolen::Empty => break,

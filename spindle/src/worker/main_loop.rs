@@ -21,6 +21,10 @@ pub(crate) fn run_worker(local: SlotBox, registry: Arc<Registry>) {
         // which needs a stack of its own.
         crate::fiber::guard::ensure_altstack();
     }
+    crate::observe::worker_started(
+        registry.slot(local.index()),
+        std::thread::current().name().unwrap_or(""),
+    );
     registry.worker_started(local.index());
     local.run_loop();
     debug_assert!(local.on_root() && local.all_fibers_free());
@@ -185,6 +189,12 @@ impl WorkerLocal {
     /// so a sleeper never stays on its parker while the driver is free.
     /// Wakers claim the driving sleeper last (`Sleep::set_driving`).
     pub(crate) fn sleep_or_drive(&self, has_work: impl Fn() -> bool) {
+        crate::observe::event(crate::observe::Event::Park);
+        self.sleep_or_drive_quietly(has_work);
+        crate::observe::event(crate::observe::Event::Unpark);
+    }
+
+    fn sleep_or_drive_quietly(&self, has_work: impl Fn() -> bool) {
         let registry = self.registry();
         #[cfg(all(not(loom), any(unix, windows)))]
         if let Some(driver) = registry.driver_if_any() {
