@@ -139,6 +139,8 @@ fn spans_and_events_reach_the_subscriber_and_nest_per_thread_across_fiber_switch
         let g = pool.graph();
         g.node("integrate", || {});
         g.build().unwrap().run().wait();
+        // A panic nobody handles: a WARN event, not a line on stderr.
+        pool.spawn(|| panic!("lost panic"));
         let switches: u64 = pool.stats().workers.iter().map(|w| w.fiber_switches).sum();
         drop(pool);
 
@@ -166,5 +168,12 @@ fn spans_and_events_reach_the_subscriber_and_nest_per_thread_across_fiber_switch
             assert!(log.events.iter().any(|e| e == "fiber_switch"));
         }
         assert!(log.events.iter().any(|e| e == "park"));
+        assert!(
+            log.events
+                .iter()
+                .any(|e| e.contains("a job panicked with no one to join it (lost panic)")),
+            "{:?}",
+            log.events.iter().filter(|e| e.contains("panic")).collect::<Vec<_>>()
+        );
     });
 }

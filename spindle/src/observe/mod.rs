@@ -221,6 +221,17 @@ pub fn frame_mark() {
     tracy::frame_mark();
 }
 
+/// A diagnostic for a program without a better place for it (a panic
+/// nobody handles): a `WARN` event with target `spindle` (feature
+/// `tracing`); nothing otherwise. spindle does not print from library
+/// code.
+#[cold]
+#[allow(unused_variables)] // Only `tracing` reads it.
+pub(crate) fn warn(message: core::fmt::Arguments<'_>) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(target: "spindle", "{message}");
+}
+
 /// A pool is being built: start what the back ends need.
 pub(crate) fn pool_built() {
     #[cfg(feature = "tracy")]

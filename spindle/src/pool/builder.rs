@@ -349,7 +349,13 @@ impl Builder {
     }
 
     /// Called with the payload when a detached job
-    /// ([`Pool::spawn`]) panics. Default: print a line to stderr and go on.
+    /// ([`Pool::spawn`]) panics, or a thread hook
+    /// ([`on_thread_start`](Builder::on_thread_start)) does. Default: none;
+    /// the process's panic hook has printed the panic when it happened,
+    /// and the pool drops the payload and goes on (with feature `tracing`
+    /// it also emits a `WARN` event, target `spindle`). spindle itself
+    /// never prints: the only text it writes to stderr is the reason
+    /// before an abort (a broken invariant, a fiber stack overflow).
     pub fn panic_handler<H>(mut self, handler: H) -> Self
     where
         H: Fn(Box<dyn Any + Send>) + Send + Sync + 'static,

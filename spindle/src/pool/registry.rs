@@ -328,22 +328,27 @@ impl Registry {
         self.set_participant(local);
     }
 
-    /// Hands a detached job's panic to the handler (default: print it).
+    /// Hands a detached job's panic to the handler. Without one, the panic
+    /// was already printed by the process's panic hook when it happened:
+    /// it is reported to `tracing` (feature) and dropped.
     #[cold]
     pub(crate) fn handle_panic(&self, payload: Box<dyn Any + Send>) {
         match &self.panic_handler {
             Some(handler) => {
                 let call = std::panic::AssertUnwindSafe(|| handler(payload));
                 if let Err(p) = std::panic::catch_unwind(call) {
-                    eprintln!("spindle: the panic handler itself panicked; ignoring");
+                    crate::observe::warn(format_args!(
+                        "the panic handler itself panicked ({}); ignored",
+                        payload_message(&*p)
+                    ));
                     drop_payload(p);
                 }
             }
             None => {
-                eprintln!(
-                    "spindle: a job panicked with no one to join it: {}; the pool continues",
+                crate::observe::warn(format_args!(
+                    "a job panicked with no one to join it ({}); the pool continues",
                     payload_message(&*payload)
-                );
+                ));
                 drop_payload(payload);
             }
         }

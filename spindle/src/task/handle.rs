@@ -193,7 +193,8 @@ impl<T> Drop for JoinHandle<T> {
 }
 
 /// Gives a panic to pool `pool`'s handler if the pool is still alive;
-/// otherwise prints it (there is no one else to give it to).
+/// otherwise reports it to `tracing` (feature; the panic hook printed it
+/// already) and drops it.
 #[cold]
 fn hand_to_pool(pool: u64, payload: Box<dyn std::any::Any + Send>) {
     let mut payload = Some(payload);
@@ -204,10 +205,10 @@ fn hand_to_pool(pool: u64, payload: Box<dyn std::any::Any + Send>) {
     });
     if handled.is_none() {
         if let Some(p) = payload.take() {
-            eprintln!(
-                "spindle: dropping a task's output panicked after its pool was gone: {}",
+            crate::observe::warn(format_args!(
+                "dropping a task's output panicked after its pool was gone ({})",
                 crate::unwind::payload_message(&*p)
-            );
+            ));
             crate::unwind::drop_payload(p);
         }
     }
