@@ -5,9 +5,12 @@
 //! streaming runs at `Low` priority outside the graph, in the gaps. Prints
 //! frame-time percentiles; `--dot` prints the graph in Graphviz's language
 //! instead (`cargo run --example frame_graph -- --dot | dot -Tsvg > frame.svg`).
+//! `--trace FILE` (with feature `trace`) writes the run as a Chrome trace,
+//! one track per thread, to open in <https://ui.perfetto.dev>.
 //!
 //! ```sh
 //! cargo run --release -p spindle --example frame_graph
+//! cargo run --release -p spindle --features trace --example frame_graph -- --trace frame.json
 //! ```
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -68,8 +71,23 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn main() -> Result<(), spindle::Error> {
-    let pool = Pool::builder().thread_name("frame-").build()?;
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let trace_path = match args.iter().position(|a| a == "--trace") {
+        Some(i) => match args.get(i + 1) {
+            Some(path) => Some(path.clone()),
+            None => return Err("--trace needs a file name".into()),
+        },
+        None => None,
+    };
+    if trace_path.is_some() && !cfg!(feature = "trace") {
+        return Err("--trace needs the trace feature: cargo run --release -p spindle --features trace --example frame_graph -- --trace FILE".into());
+    }
+    let builder = Pool::builder().thread_name("frame-");
+    // Room for the whole run's events (about 100 per frame per thread).
+    #[cfg(feature = "trace")]
+    let builder = builder.trace_capacity(1 << 17);
+    let pool = builder.build()?;
     // Each chunk's bodies and poses behind a lock of their own: a node is
     // `Fn` (it runs every frame), and only one node touches a chunk at a
     // time, so the locks are never contended.
@@ -122,7 +140,7 @@ fn main() -> Result<(), spindle::Error> {
         physics.precedes(animation).precedes(render);
     }
     let frame = g.build()?;
-    if std::env::args().any(|a| a == "--dot") {
+    if args.iter().any(|a| a == "--dot") {
         print!("{}", frame.to_dot());
         return Ok(());
     }
@@ -146,6 +164,7 @@ fn main() -> Result<(), spindle::Error> {
         // The whole frame: physics → animation per chunk → render, here.
         frame.run_scoped();
         frame_times.push(start.elapsed());
+        spindle::frame_mark();
         // Lend the rest of the frame to the pool, then wait for the next.
         pool.run_pending(FRAME_BUDGET.saturating_sub(start.elapsed()));
         std::thread::sleep(FRAME_BUDGET.saturating_sub(start.elapsed()));
@@ -167,5 +186,16 @@ fn main() -> Result<(), spindle::Error> {
         "assets streamed at Low priority meanwhile: {}",
         streamed.load(Ordering::Relaxed)
     );
+    #[cfg(feature = "trace")]
+    if let Some(path) = trace_path {
+        let trace = pool.trace();
+        trace.write_chrome_json(&path)?;
+        let lost: u64 = trace.threads.iter().map(|t| t.lost).sum();
+        println!(
+            "trace: {} events on {} threads ({lost} overwritten) written to {path}",
+            trace.len(),
+            trace.threads.len()
+        );
+    }
     Ok(())
 }

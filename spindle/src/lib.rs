@@ -114,6 +114,8 @@ pub mod __bench {
     pub use crate::fiber::round_trip::{
         context_switch_round_trips, context_switch_round_trips_two_sites,
     };
+    #[cfg(feature = "trace")]
+    pub use crate::observe::ring::record_span_pairs;
 }
 
 #[cfg(not(loom))]

@@ -1,4 +1,3 @@
-#![cfg(all(not(loom), feature = "trace"))]
 //! Feature `trace`: what `Pool::trace` records, and its Chrome
 //! trace-event JSON. Run with `cargo test -p spindle --features trace`.
 //!
@@ -7,6 +6,7 @@
 //! never go back, and every `E` closes the innermost open `B` of the same
 //! name, with nothing left open. The events' counts agree with the pool's
 //! own statistics, so none is missing or invented.
+#![cfg(all(not(loom), feature = "trace"))]
 
 mod common;
 

@@ -1,4 +1,3 @@
-#![cfg(all(not(loom), feature = "tracing"))]
 //! Feature `tracing`: the spans and events spindle gives a `tracing`
 //! subscriber. Run with `cargo test -p spindle --features tracing`.
 //!
@@ -7,6 +6,7 @@
 //! A job that waits on a fiber must not stay entered under the jobs its
 //! worker runs meanwhile: its span is exited at the switch and entered
 //! again when it resumes.
+#![cfg(all(not(loom), feature = "tracing"))]
 
 mod common;
 
@@ -173,7 +173,10 @@ fn spans_and_events_reach_the_subscriber_and_nest_per_thread_across_fiber_switch
                 .iter()
                 .any(|e| e.contains("a job panicked with no one to join it (lost panic)")),
             "{:?}",
-            log.events.iter().filter(|e| e.contains("panic")).collect::<Vec<_>>()
+            log.events
+                .iter()
+                .filter(|e| e.contains("panic"))
+                .collect::<Vec<_>>()
         );
     });
 }

@@ -199,7 +199,7 @@ pub(crate) fn set_thread(slot: Option<&crate::pool::registry::SlotShared>) {
 
 /// Marks the end of a frame of a frame loop, for the profilers that show
 /// frames: a frame mark in Tracy (feature `tracy`), an instant event named
-/// `frame` on the calling thread's track in [`Pool::trace`](crate::Pool::trace)
+/// `frame` on the calling thread's track in `Pool::trace`
 /// (feature `trace`, when called from a thread that runs a pool's slot).
 /// Does nothing without those features, so frame loops call it
 /// unconditionally.

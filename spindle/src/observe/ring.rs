@@ -229,6 +229,29 @@ pub(crate) fn emit2(code: Code, arg: u64, extra: usize) {
     }
 }
 
+/// Records `pairs` spans (a begin and an end each, as a job's span does)
+/// into a fresh ring made current on the calling thread, and returns the
+/// time taken: the cost of `2 * pairs` events (`spindle-bench`'s
+/// `trace-event` row). Not part of the API.
+pub fn record_span_pairs(pairs: u64) -> std::time::Duration {
+    let ring = Ring::new(DEFAULT_CAPACITY);
+    let prev = CURRENT.with(|c| c.replace(&ring));
+    let start = Instant::now();
+    for _ in 0..pairs {
+        let span = super::span(super::Kind::Job, "bench");
+        core::hint::black_box(&span);
+        drop(span);
+    }
+    let took = start.elapsed();
+    CURRENT.with(|c| c.set(prev));
+    assert_eq!(
+        ring.head.load(Ordering::Relaxed),
+        2 * pairs,
+        "every event recorded"
+    );
+    took
+}
+
 /// The clock: raw ticks, and their conversion to nanoseconds.
 pub(crate) mod clock {
     use super::*;

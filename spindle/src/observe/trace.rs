@@ -185,7 +185,7 @@ impl Pool {
     /// pool.install(|| {
     ///     spindle::scope(|s| {
     ///         for _ in 0..4 {
-    ///             s.spawn(|_| std::hint::black_box((0..1000).sum::<u64>()));
+    ///             s.spawn(|_| drop(std::hint::black_box((0..1000).sum::<u64>())));
     ///         }
     ///     })
     /// });
