@@ -4,26 +4,34 @@
 //! spindle's async tasks with tokio's).
 //!
 //! ```text
-//! spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [WORKLOAD ...]
+//! spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [--svg FILE] [WORKLOAD ...]
+//! spindle-bench --svg-from RESULTS.json --svg FILE
 //! ```
 //!
 //! Each implementation family (spindle, rayon, chili, forte, tokio, ...)
 //! runs in a process of its own: this program again with `--family F`
-//! (see [`run_isolated`] for why). Within it, for every thread count
+//! (see [`isolated::run_isolated`] for why). Within it, for every thread count
 //! (ascending) and every selected workload, each of its benches is warmed
 //! up and then timed `runs` times, round robin. `--same-process` runs
 //! every family in this one process instead, interleaved round robin
-//! within each run so that machine noise hits all of them alike. Progress goes to stderr, one
-//! Markdown table per thread count goes to stdout, and `--json FILE` writes
-//! the raw numbers. A few workloads (`fiber-switch`) report the time of one
-//! operation: a run's time divided by its operation count.
+//! within each run so that machine noise hits all of them alike. Progress goes to stderr
+//! (a line per workload, and a progress bar when stderr is a terminal: see
+//! `progress.rs`), one Markdown table per thread count goes to stdout,
+//! `--json FILE` writes the raw numbers, and `--svg FILE` a chart of the
+//! `×best peer` ratios (see `chart.rs`). `--svg-from RESULTS.json --svg FILE`
+//! draws that chart from a file an earlier `--json` wrote, running nothing.
+//! A few workloads (`fiber-switch`) report the time of one operation: a
+//! run's time divided by its operation count.
 //!
 //! `threads` counts every thread that runs jobs, a participating caller
 //! included (see `impls.rs`). The deque workloads and `fiber-switch` ignore
 //! `--threads`: they always use one thread (`deque-pushpop`,
 //! `fiber-switch`) or two (`deque-steal`), and run once.
 
+mod chart;
 mod impls;
+mod isolated;
+mod progress;
 mod report;
 mod workloads;
 
@@ -31,12 +39,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use impls::{Bench, Pools};
+use progress::Progress;
 use report::Measurement;
 
-const USAGE: &str = "usage: spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [--same-process | --family NAME] [WORKLOAD ...]";
+const USAGE: &str = "usage: spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [--svg FILE] [--same-process | --family NAME] [WORKLOAD ...]
+       spindle-bench --svg-from RESULTS.json --svg FILE   (the chart of an earlier --json file; runs nothing)";
 
 /// The implementation families; each runs in a process of its own (see
-/// [`run_isolated`]). A bench belongs to the family its name starts with
+/// [`isolated::run_isolated`]). A bench belongs to the family its name starts with
 /// (`spindle-caller` to `spindle`, `crossbeam-deque` to `crossbeam`).
 const FAMILIES: &[&str] = &[
     "serial",
@@ -111,7 +121,11 @@ struct Options {
     threads: Vec<usize>,
     runs: usize,
     json: Option<String>,
-    /// Run only this family's benches, here (a child of [`run_isolated`]).
+    /// Where to write the chart (`chart.rs`).
+    svg: Option<String>,
+    /// Draw the chart of this `--json` file instead of running anything.
+    svg_from: Option<String>,
+    /// Run only this family's benches, here (a child of [`isolated::run_isolated`]).
     family: Option<String>,
     /// Run every family in this one process, interleaved.
     same_process: bool,
@@ -145,6 +159,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
     let mut threads = None;
     let mut runs = None;
     let mut json = None;
+    let mut svg = None;
+    let mut svg_from = None;
     let mut family = None;
     let mut same_process = false;
     let mut workloads: Vec<&'static str> = Vec::new();
@@ -178,6 +194,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
                 }
             }
             "--json" => json = Some(value("--json")?),
+            "--svg" => svg = Some(value("--svg")?),
+            "--svg-from" => svg_from = Some(value("--svg-from")?),
             "--same-process" if inline_value.is_none() => same_process = true,
             "--family" => {
                 let v = value("--family")?;
@@ -206,6 +224,25 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
         }
     }
 
+    if svg_from.is_some() {
+        if svg.is_none() {
+            return Err(UsageError(
+                "--svg-from needs --svg FILE, where to write the chart".into(),
+            ));
+        }
+        if quick
+            || threads.is_some()
+            || runs.is_some()
+            || json.is_some()
+            || family.is_some()
+            || same_process
+            || !workloads.is_empty()
+        {
+            return Err(UsageError(
+                "--svg-from draws a results file and runs nothing: it takes --svg FILE only".into(),
+            ));
+        }
+    }
     if workloads.is_empty() {
         workloads = workload_ids().collect();
     } else {
@@ -217,6 +254,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
         threads: threads.unwrap_or_else(|| vec![1, 2]),
         runs: runs.unwrap_or(if quick { 3 } else { 10 }),
         json,
+        svg,
+        svg_from,
         family,
         same_process,
         workloads,
@@ -240,6 +279,7 @@ fn measure(
     threads: usize,
     mut benches: Vec<Bench<'_>>,
     options: &Options,
+    progress: &Progress,
 ) -> Vec<Measurement> {
     if let Some(family) = &options.family {
         benches.retain(|b| family_of(b.name) == family);
@@ -250,10 +290,10 @@ fn measure(
     let warmup = if options.quick { 1 } else { 2 };
     let runs = options.runs;
     let start = Instant::now();
-    eprintln!(
+    progress.line(&format!(
         "[{threads} thread(s)] {workload}: {} impls, {warmup} warm-up + {runs} timed runs each",
         benches.len()
-    );
+    ));
     for _ in 0..warmup {
         for bench in &mut benches {
             std::thread::sleep(SETTLE);
@@ -284,18 +324,40 @@ fn measure(
         .iter()
         .map(|m| format!("{} {}", m.imp, report::format_ns(m.median_ns)))
         .collect();
-    eprintln!(
+    progress.line(&format!(
         "    done in {:.2} s: {}",
         start.elapsed().as_secs_f64(),
         summary.join(", ")
-    );
+    ));
     results
 }
 
+/// The number of `measure` calls [`run_here`] makes for `options` (the
+/// steps of the `--same-process` progress bar).
+fn workloads_to_measure(options: &Options) -> usize {
+    let fixed = options
+        .workloads
+        .iter()
+        .filter(|w| workloads::is_fixed(w))
+        .count();
+    fixed + (options.workloads.len() - fixed) * options.threads.len()
+}
+
 /// Runs the selected workloads in this process: every family interleaved
-/// (`--same-process`), or one (`--family`).
-fn run_here(options: &Options) -> Vec<Measurement> {
+/// (`--same-process`), or one (`--family`). Each workload's measurements
+/// go to `done` as soon as they are taken (a child prints them then, so
+/// that its parent's progress bar moves), one `progress` step each.
+fn run_here(
+    options: &Options,
+    progress: &Progress,
+    mut done: impl FnMut(&[Measurement]),
+) -> Vec<Measurement> {
     let mut results = Vec::new();
+    let mut record = |measured: Vec<Measurement>| {
+        done(&measured);
+        progress.inc();
+        results.extend(measured);
+    };
 
     // The fixed-thread workloads go first, while no pool exists yet: once
     // grown, forte's pool keeps a heartbeat thread ticking every 100 µs for
@@ -303,7 +365,8 @@ fn run_here(options: &Options) -> Vec<Measurement> {
     // runs.
     for &workload in options.workloads.iter().filter(|w| workloads::is_fixed(w)) {
         let (threads, benches) = workloads::fixed_benches(workload);
-        results.extend(measure(workload, threads, benches, options));
+        progress.set_message(format!("{workload}, {threads} thread(s)"));
+        record(measure(workload, threads, benches, options, progress));
     }
 
     let pool_workloads: Vec<&'static str> = options
@@ -318,78 +381,26 @@ fn run_here(options: &Options) -> Vec<Measurement> {
             let pools = Pools::new(threads);
             for &workload in &pool_workloads {
                 let benches = workloads::pool_benches(workload, &pools, &data);
-                results.extend(measure(workload, threads, benches, options));
+                progress.set_message(format!("{workload}, {threads} thread(s)"));
+                record(measure(workload, threads, benches, options, progress));
             }
         }
     }
     results
 }
 
-/// Runs every family in a process of its own, one after another: this
-/// program again with `--family F` (and `--threads T` for the workloads
-/// on pools), reading back its measurements.
-///
-/// Why: in one process, implementations disturb each other beyond what
-/// the settle pause removes: forte's `spawn` ran 35–100% slower after the
-/// other runtimes' runs than alone (its heartbeat thread, the allocator
-/// state tokio's million tasks leave), and the same holds for any
-/// runtime's leftover threads. The cost: the round-robin interleaving no
-/// longer spreads a noisy moment over every implementation, so compare
-/// medians and minima over several runs (`--same-process` gives the
-/// interleaved form).
-fn run_isolated(options: &Options) -> Result<Vec<Measurement>, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    let (fixed, pooled): (Vec<&str>, Vec<&str>) = options
-        .workloads
-        .iter()
-        .partition(|w| workloads::is_fixed(w));
-    // One child per family for the fixed workloads, then one per family
-    // and thread count (ascending, as forte needs) for the others.
-    let mut jobs: Vec<(Option<usize>, Vec<&str>)> = Vec::new();
-    if !fixed.is_empty() {
-        jobs.push((None, fixed));
-    }
-    if !pooled.is_empty() {
-        for &t in &options.threads {
-            jobs.push((Some(t), pooled.clone()));
-        }
-    }
-    let mut results = Vec::new();
-    for (threads, workloads) in &jobs {
-        for family in FAMILIES {
-            let mut cmd = std::process::Command::new(&exe);
-            cmd.arg("--family").arg(family);
-            cmd.arg("--runs").arg(options.runs.to_string());
-            if options.quick {
-                cmd.arg("--quick");
-            }
-            if let Some(t) = threads {
-                cmd.arg("--threads").arg(t.to_string());
-            }
-            cmd.args(workloads);
-            cmd.stderr(std::process::Stdio::inherit());
-            let out = cmd
-                .output()
-                .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "the {family} run ({}) failed: {}",
-                    workloads.join(" "),
-                    out.status
-                ));
-            }
-            let text = String::from_utf8_lossy(&out.stdout);
-            for line in text
-                .lines()
-                .filter_map(|l| l.strip_prefix(report::LINE_TAG))
-            {
-                results.push(report::Measurement::parse(line).ok_or_else(|| {
-                    format!("the {family} run printed a line this program cannot read: {line}")
-                })?);
-            }
-        }
-    }
-    Ok(results)
+/// `--svg-from IN --svg OUT`: the chart of a results file.
+fn svg_from(input: &str, output: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(input).map_err(|e| format!("cannot read {input}: {e}"))?;
+    let results = report::from_json(&text).map_err(|e| format!("{input}: {e}"))?;
+    write_svg(output, &results)
+}
+
+/// Writes the chart of `results` to `path`.
+fn write_svg(path: &str, results: &[Measurement]) -> Result<(), String> {
+    std::fs::write(path, chart::svg(results)).map_err(|e| format!("cannot write {path}: {e}"))?;
+    eprintln!("wrote {path}");
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -410,18 +421,34 @@ fn main() -> ExitCode {
         }
     };
 
+    if let (Some(input), Some(output)) = (&options.svg_from, &options.svg) {
+        return match svg_from(input, output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("spindle-bench: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+
     let start = Instant::now();
     if options.family.is_some() {
-        // A child of `run_isolated`: the measurements only, on stdout.
-        for m in run_here(&options) {
-            println!("{}{}", report::LINE_TAG, m.line());
-        }
+        // A child of `run_isolated`: the measurements only, on stdout, each
+        // workload's as soon as they are taken (the parent's bar moves).
+        run_here(&options, &Progress::hidden(), |measured| {
+            for m in measured {
+                println!("{}{}", report::LINE_TAG, m.line());
+            }
+        });
         return ExitCode::SUCCESS;
     }
     let mut results = if options.same_process {
-        run_here(&options)
+        let progress = Progress::new(workloads_to_measure(&options) as u64);
+        let results = run_here(&options, &progress, |_| {});
+        progress.finish();
+        results
     } else {
-        match run_isolated(&options) {
+        match isolated::run_isolated(&options) {
             Ok(results) => results,
             Err(message) => {
                 eprintln!("spindle-bench: {message}");
@@ -460,77 +487,15 @@ fn main() -> ExitCode {
         }
         eprintln!("wrote {path}");
     }
+    if let Some(path) = &options.svg {
+        if let Err(message) = write_svg(path, &results) {
+            eprintln!("spindle-bench: {message}");
+            return ExitCode::FAILURE;
+        }
+    }
     eprintln!("total wall time {:.1} s", start.elapsed().as_secs_f64());
     ExitCode::SUCCESS
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_bench_name_maps_to_a_known_family() {
-        for imp in [
-            "serial",
-            "split",
-            "spindle",
-            "spindle-caller",
-            "spindle-switch",
-            "spindle-nofiber",
-            "spindle-any",
-            "rayon",
-            "chili",
-            "forte",
-            "tokio",
-            "smol",
-            "crossbeam-deque",
-            "corosensei",
-            "may",
-        ] {
-            assert!(FAMILIES.contains(&family_of(imp)), "{imp}");
-        }
-        assert_eq!(family_of("crossbeam-deque"), "crossbeam");
-    }
-
-    #[test]
-    fn a_measurement_line_reads_back_as_written() {
-        let m = Measurement {
-            workload: "fib",
-            imp: "spindle-caller",
-            threads: 2,
-            median_ns: 1234.5,
-            min_ns: 1000.25,
-            p99_ns: Some(2e6),
-            runs: 10,
-        };
-        let back = Measurement::parse(&m.line()).expect("parses");
-        assert_eq!(
-            (back.workload, back.imp, back.threads, back.runs),
-            ("fib", "spindle-caller", 2, 10)
-        );
-        assert_eq!(
-            (back.median_ns, back.min_ns, back.p99_ns),
-            (1234.5, 1000.25, Some(2e6))
-        );
-        let none = Measurement { p99_ns: None, ..m };
-        assert_eq!(Measurement::parse(&none.line()).unwrap().p99_ns, None);
-        assert!(Measurement::parse("fib\tspindle\tnot a number\t1\t1\t-\t1").is_none());
-        assert!(Measurement::parse("too\tfew").is_none());
-    }
-
-    #[test]
-    fn family_and_same_process_are_parsed_and_checked() {
-        let args = |v: &[&str]| parse_args(v.iter().map(|s| s.to_string()));
-        let o = args(&["--family", "rayon", "fib"]).ok().flatten().unwrap();
-        assert_eq!(o.family.as_deref(), Some("rayon"));
-        assert!(!o.same_process);
-        assert!(
-            args(&["--same-process"])
-                .ok()
-                .flatten()
-                .unwrap()
-                .same_process
-        );
-        assert!(args(&["--family", "nope"]).is_err());
-    }
-}
+mod tests;

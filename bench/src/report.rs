@@ -1,5 +1,7 @@
 //! Result aggregation and output: one Markdown table per thread count on
-//! stdout, and the `--json` file (written by hand; the format is tiny).
+//! stdout, and the `--json` file (written by hand; the format is tiny),
+//! read back by [`from_json`] for `--svg-from`. The `×best peer` reference
+//! ([`best_peer`], [`ratio`]) is shared with the chart (`chart.rs`).
 //!
 //! Ratios in the tables are *time* ratios, `this impl's median / reference
 //! median`, so below 1.00 means faster than the reference:
@@ -140,11 +142,32 @@ pub fn format_ns(ns: f64) -> String {
     format!("{value:.decimals$} {unit}")
 }
 
-fn ratio(value: f64, reference: Option<f64>) -> String {
+/// `value / reference`, the time ratio of the tables and the chart; `None`
+/// without a positive reference.
+pub fn ratio(value: f64, reference: Option<f64>) -> Option<f64> {
     match reference {
-        Some(r) if r > 0.0 => format!("{:.2}", value / r),
-        _ => "–".to_string(),
+        Some(r) if r > 0.0 => Some(value / r),
+        _ => None,
     }
+}
+
+/// A table cell for [`ratio`]: two decimals, or a dash.
+fn ratio_cell(ratio: Option<f64>) -> String {
+    ratio.map_or("–".to_string(), |r| format!("{r:.2}"))
+}
+
+/// Whether `imp` may be the `×best peer` reference: neither `serial`, nor
+/// the `split` ceiling, nor spindle in any setting.
+pub fn is_peer(imp: &str) -> bool {
+    !matches!(imp, "serial" | "split") && !imp.starts_with("spindle")
+}
+
+/// The fastest peer (smallest median, see [`is_peer`]) among `rows`, the
+/// measurements of one workload at one thread count.
+pub fn best_peer<'m>(rows: impl IntoIterator<Item = &'m Measurement>) -> Option<&'m Measurement> {
+    rows.into_iter()
+        .filter(|m| is_peer(m.imp))
+        .min_by(|a, b| a.median_ns.total_cmp(&b.median_ns))
 }
 
 /// One Markdown table per thread count, ascending.
@@ -163,11 +186,7 @@ pub fn markdown(results: &[Measurement]) -> String {
             let same: Vec<&&Measurement> =
                 rows.iter().filter(|o| o.workload == m.workload).collect();
             let serial = same.iter().find(|o| o.imp == "serial").map(|o| o.median_ns);
-            let best_peer = same
-                .iter()
-                .filter(|o| !matches!(o.imp, "serial" | "split") && !o.imp.starts_with("spindle"))
-                .map(|o| o.median_ns)
-                .min_by(f64::total_cmp);
+            let peer = best_peer(same.iter().copied().copied()).map(|o| o.median_ns);
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
@@ -176,8 +195,8 @@ pub fn markdown(results: &[Measurement]) -> String {
                 format_ns(m.median_ns),
                 format_ns(m.min_ns),
                 m.p99_ns.map_or("–".to_string(), format_ns),
-                ratio(m.median_ns, serial),
-                ratio(m.median_ns, best_peer),
+                ratio_cell(ratio(m.median_ns, serial)),
+                ratio_cell(ratio(m.median_ns, peer)),
             );
         }
     }
@@ -231,4 +250,59 @@ pub fn json(results: &[Measurement]) -> String {
         })
         .collect();
     format!("{{\"schema\":1,\"results\":[{}]}}\n", objects.join(","))
+}
+
+/// Reads back a file that [`json`] wrote (schema 1): the measurements in
+/// the file's order, or a message saying what is wrong with it.
+pub fn from_json(text: &str) -> Result<Vec<Measurement>, String> {
+    use serde_json::Value;
+    let root: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    match root.get("schema").and_then(Value::as_u64) {
+        Some(1) => {}
+        Some(n) => return Err(format!("schema {n}; this program reads schema 1")),
+        None => return Err("no \"schema\" number: not a spindle-bench --json file".into()),
+    }
+    let Some(items) = root.get("results").and_then(Value::as_array) else {
+        return Err("no \"results\" array: not a spindle-bench --json file".into());
+    };
+    // A few dozen short strings per run of the program.
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let field = |name: &str| {
+                item.get(name)
+                    .ok_or_else(|| format!("result {i}: no \"{name}\""))
+            };
+            let text = |name: &str| {
+                field(name)?
+                    .as_str()
+                    .ok_or_else(|| format!("result {i}: \"{name}\" is not a string"))
+            };
+            let number = |name: &str| {
+                field(name)?
+                    .as_f64()
+                    .ok_or_else(|| format!("result {i}: \"{name}\" is not a number"))
+            };
+            let count = |name: &str| {
+                field(name)?
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| format!("result {i}: \"{name}\" is not a count"))
+            };
+            Ok(Measurement {
+                workload: leak(text("workload")?),
+                imp: leak(text("impl")?),
+                threads: count("threads")?,
+                median_ns: number("median_ns")?,
+                min_ns: number("min_ns")?,
+                p99_ns: match item.get("p99_ns") {
+                    None => None,
+                    Some(_) => Some(number("p99_ns")?),
+                },
+                runs: count("runs")?,
+            })
+        })
+        .collect()
 }

@@ -182,10 +182,10 @@ impl LazyTree {
     fn get(&self) -> (&'static Node, u64) {
         *self.cell.get_or_init(|| {
             let (tree, secs) = build(self.layers);
-            eprintln!(
+            crate::progress::line(&format!(
                 "built the {} tree ({} layers) in {secs:.2} s",
                 self.id, self.layers
-            );
+            ));
             (tree, expected(tree))
         })
     }
