@@ -6,6 +6,7 @@
 //! ```text
 //! spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [--svg FILE] [WORKLOAD ...]
 //! spindle-bench --svg-from RESULTS.json --svg FILE
+//! spindle-bench --trace FILE [--threads T] WORKLOAD     (built with --features trace)
 //! ```
 //!
 //! Each implementation family (spindle, rayon, chili, forte, tokio, ...)
@@ -20,6 +21,9 @@
 //! `--json FILE` writes the raw numbers, and `--svg FILE` a chart of the
 //! `×best peer` ratios (see `chart.rs`). `--svg-from RESULTS.json --svg FILE`
 //! draws that chart from a file an earlier `--json` wrote, running nothing.
+//! `--trace FILE WORKLOAD` (a build with `--features trace`) runs
+//! spindle's benches of one workload once, untimed, and writes the pool's
+//! Chrome trace (see `trace_run.rs`).
 //! A few workloads (`fiber-switch`) report the time of one operation: a
 //! run's time divided by its operation count.
 //!
@@ -33,6 +37,7 @@ mod impls;
 mod isolated;
 mod progress;
 mod report;
+mod trace_run;
 mod workloads;
 
 use std::process::ExitCode;
@@ -43,7 +48,8 @@ use progress::Progress;
 use report::Measurement;
 
 const USAGE: &str = "usage: spindle-bench [--quick] [--threads 1,2] [--runs N] [--json FILE] [--svg FILE] [--same-process | --family NAME] [WORKLOAD ...]
-       spindle-bench --svg-from RESULTS.json --svg FILE   (the chart of an earlier --json file; runs nothing)";
+       spindle-bench --svg-from RESULTS.json --svg FILE   (the chart of an earlier --json file; runs nothing)
+       spindle-bench --trace FILE [--threads T] WORKLOAD  (one untimed run of spindle's benches, as a Chrome trace; needs --features trace)";
 
 /// The implementation families; each runs in a process of its own (see
 /// [`isolated::run_isolated`]). A bench belongs to the family its name starts with
@@ -80,6 +86,7 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("deque-pushpop", "2^20 push+pop pairs by a deque's owner in batches of 32, no thief"),
     ("deque-steal", "the owner pushes 2^20 items in batches of 32 and pops while a thief steals"),
     ("fiber-switch", "one suspend + resume round trip between two stackful contexts"),
+    ("trace-event", "recording one event in a thread's trace ring (rows only in a build with --features trace)"),
     ("fiber-wait", "marl's MultipleForkAndJoin: jobs that wait mid-way for 512 children each"),
     ("async-spawn-many", "tokio's spawn_many_local: 10^4 empty tasks spawned and completed"),
     ("async-yield-many", "tokio's yield_many: 200 tasks yielding 1000 times each"),
@@ -125,6 +132,9 @@ struct Options {
     svg: Option<String>,
     /// Draw the chart of this `--json` file instead of running anything.
     svg_from: Option<String>,
+    /// Write a Chrome trace of one untimed run of spindle's benches of the
+    /// one workload given (`trace_run.rs`).
+    trace: Option<String>,
     /// Run only this family's benches, here (a child of [`isolated::run_isolated`]).
     family: Option<String>,
     /// Run every family in this one process, interleaved.
@@ -161,6 +171,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
     let mut json = None;
     let mut svg = None;
     let mut svg_from = None;
+    let mut trace = None;
     let mut family = None;
     let mut same_process = false;
     let mut workloads: Vec<&'static str> = Vec::new();
@@ -196,6 +207,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
             "--json" => json = Some(value("--json")?),
             "--svg" => svg = Some(value("--svg")?),
             "--svg-from" => svg_from = Some(value("--svg-from")?),
+            "--trace" => trace = Some(value("--trace")?),
             "--same-process" if inline_value.is_none() => same_process = true,
             "--family" => {
                 let v = value("--family")?;
@@ -243,6 +255,11 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
             ));
         }
     }
+    if trace.is_some() && (workloads.len() != 1 || svg_from.is_some() || family.is_some()) {
+        return Err(UsageError(
+            "--trace FILE takes exactly one workload (and optionally --threads)".into(),
+        ));
+    }
     if workloads.is_empty() {
         workloads = workload_ids().collect();
     } else {
@@ -256,6 +273,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Usa
         json,
         svg,
         svg_from,
+        trace,
         family,
         same_process,
         workloads,
@@ -423,6 +441,17 @@ fn main() -> ExitCode {
 
     if let (Some(input), Some(output)) = (&options.svg_from, &options.svg) {
         return match svg_from(input, output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("spindle-bench: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+
+    if let Some(path) = &options.trace {
+        let threads = *options.threads.last().expect("at least one thread count");
+        return match trace_run::run(path, options.workloads[0], threads) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("spindle-bench: {message}");

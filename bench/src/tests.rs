@@ -189,3 +189,48 @@ fn svg_from_writes_the_chart_or_says_why_not() {
     assert!(e.contains("not valid JSON"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn trace_takes_one_pool_workload_and_says_why_not() {
+    let args = |v: &[&str]| parse_args(v.iter().map(|s| s.to_string()));
+    let o = args(&["--trace", "t.json", "--threads", "2", "skynet-scope"])
+        .ok()
+        .flatten()
+        .unwrap();
+    assert_eq!(o.trace.as_deref(), Some("t.json"));
+    assert_eq!(o.workloads, ["skynet-scope"]);
+    for bad in [
+        &["--trace", "t.json"][..],
+        &["--trace", "t.json", "fib", "spawn"],
+        &["--trace", "t.json", "--family", "rayon", "fib"],
+    ] {
+        match args(bad) {
+            Err(UsageError(m)) => assert!(m.contains("exactly one workload"), "{bad:?}: {m}"),
+            Ok(_) => panic!("{bad:?} should be refused"),
+        }
+    }
+    // A fixed workload has no pool to trace.
+    let err = trace_run::run("/nonexistent/t.json", "fiber-switch", 2).unwrap_err();
+    assert!(err.contains("does not use one"), "{err}");
+}
+
+#[cfg(not(feature = "trace"))]
+#[test]
+fn trace_without_the_feature_says_how_to_get_it() {
+    let err = trace_run::run("/nonexistent/t.json", "fib", 2).unwrap_err();
+    assert!(err.contains("--features trace"), "{err}");
+}
+
+#[cfg(feature = "trace")]
+#[test]
+fn trace_writes_a_chrome_trace_of_one_run() {
+    let path =
+        std::env::temp_dir().join(format!("spindle-bench-trace-{}.json", std::process::id()));
+    let p = path.to_str().unwrap();
+    trace_run::run(p, "skynet-scope", 2).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let events = json["traceEvents"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["ph"] == "B" && e["cat"] == "job"));
+    std::fs::remove_file(path).unwrap();
+}

@@ -99,7 +99,7 @@ impl Pool {
                 Box::new(crate::dispatch::counted(
                     counter,
                     f,
-                    core::any::type_name::<F>(),
+                    crate::observe::Name::of::<F>(),
                 )) as Job
             })
             .collect();

@@ -4,13 +4,13 @@
 
 use crate::error::Error;
 use crate::job::JobResult;
+use crate::observe::Name;
 use crate::options::Options;
 use crate::pool::registry::{Placement, Registry};
 use crate::pool::Pool;
 use crate::sync::wait_cell::WaitCell;
 use crate::sync::Counter;
 use crate::worker::with_current;
-use core::any::type_name;
 
 impl Pool {
     /// Queues a batch of jobs tied to `counter`, with one decision about
@@ -43,7 +43,7 @@ impl Pool {
             counter,
             jobs,
             Placement::PLAIN,
-            type_name::<F>(),
+            Name::of::<F>(),
         );
     }
 
@@ -108,7 +108,7 @@ impl Pool {
         F: FnOnce() + Send + 'static,
     {
         let placement = self.registry().own(placement);
-        dispatch_in(self.registry(), counter, jobs, placement, type_name::<F>());
+        dispatch_in(self.registry(), counter, jobs, placement, Name::of::<F>());
     }
 
     /// Returns when `counter` reaches zero, running other jobs meanwhile
@@ -141,7 +141,7 @@ fn dispatch_in<I, F>(
     counter: &Counter,
     jobs: I,
     placement: Placement,
-    name: &'static str,
+    name: Name,
 ) where
     I: IntoIterator<Item = F>,
     F: FnOnce() + Send + 'static,
@@ -153,11 +153,7 @@ fn dispatch_in<I, F>(
 
 /// `f` as a job of `counter`'s: it records a panic there, then lowers the
 /// count (which the caller raised for it).
-pub(crate) fn counted<F>(
-    counter: &Counter,
-    f: F,
-    name: &'static str,
-) -> impl FnOnce() + Send + 'static
+pub(crate) fn counted<F>(counter: &Counter, f: F, name: Name) -> impl FnOnce() + Send + 'static
 where
     F: FnOnce() + Send + 'static,
 {

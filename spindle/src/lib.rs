@@ -34,6 +34,20 @@
 //! the sleep protocol (`src/sleep/README.md`), workers and the pool, and
 //! the front ends. `ARCHITECTURE.md` in the repository has the map and
 //! the decisions behind it.
+//!
+//! ## Seeing what the pool does
+//!
+//! [`Builder::on_thread_start`], [`Builder::on_thread_stop`] and
+//! [`Builder::thread_name_fn`] run code on each worker thread. Three cargo
+//! features report the pool's work (a span per job, task poll or graph
+//! node, named by [`Options::name`]; steals, parks, wakes and fiber
+//! switches), and cost nothing when off:
+//!
+//! - `trace`: per-thread lock-free rings, read by `Pool::trace` and
+//!   written as Chrome trace-event JSON for Perfetto (about 10 ns per
+//!   event);
+//! - `tracing`: spans and events of the `tracing` crate (target `spindle`);
+//! - `tracy`: Tracy zones, thread names and fibers.
 
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

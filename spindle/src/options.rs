@@ -259,8 +259,11 @@ impl Options {
 
     /// The name traces show for a job of closure type `F`.
     #[cfg_attr(loom, allow(dead_code))]
-    pub(crate) fn name_or<F>(&self) -> &'static str {
-        self.name.unwrap_or_else(core::any::type_name::<F>)
+    pub(crate) fn name_or<F>(&self) -> crate::observe::Name {
+        match self.name {
+            Some(name) => crate::observe::Name::new(name),
+            None => crate::observe::Name::of::<F>(),
+        }
     }
 
     /// Restricts the workers the work may run on.

@@ -131,7 +131,7 @@ impl<'scope> Scope<'scope> {
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
-        self.spawn_in(f, Placement::PLAIN, core::any::type_name::<F>());
+        self.spawn_in(f, Placement::PLAIN, crate::observe::Name::of::<F>());
     }
 
     /// [`Scope::spawn`] with [`Options`]: a priority class and the workers
@@ -192,11 +192,11 @@ impl<'scope> Scope<'scope> {
     {
         // SAFETY: the registry outlives the scope.
         let placement = unsafe { &*self.registry }.own(placement);
-        self.spawn_in(f, placement, core::any::type_name::<F>());
+        self.spawn_in(f, placement, crate::observe::Name::of::<F>());
     }
 
     /// `name`: the job's name in traces (`observe`).
-    fn spawn_in<F>(&self, f: F, placement: Placement, name: &'static str)
+    fn spawn_in<F>(&self, f: F, placement: Placement, name: crate::observe::Name)
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {

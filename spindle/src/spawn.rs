@@ -2,12 +2,12 @@
 
 use crate::error::Error;
 use crate::job::JobResult;
+use crate::observe::Name;
 use crate::options::Options;
 use crate::pool::registry::{Placement, Registry};
 use crate::pool::submit::Push;
 use crate::pool::{global, Pool};
 use crate::worker::{with_current, Here};
-use core::any::type_name;
 
 impl Pool {
     /// Runs `f` on the pool at some point; nobody waits for it.
@@ -29,7 +29,7 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        spawn_in(self.registry(), f, Placement::PLAIN, type_name::<F>());
+        spawn_in(self.registry(), f, Placement::PLAIN, Name::of::<F>());
     }
 
     /// [`Pool::spawn`] with [`Options`]: a priority class and the workers
@@ -80,7 +80,7 @@ impl Pool {
         F: FnOnce() + Send + 'static,
     {
         let placement = self.registry().own(placement);
-        spawn_in(self.registry(), f, placement, type_name::<F>());
+        spawn_in(self.registry(), f, placement, Name::of::<F>());
     }
 }
 
@@ -92,7 +92,7 @@ where
     // Not through a closure: `f` would be copied into it.
     let here = Here::new();
     match here.slot() {
-        Some(w) => spawn_in(w.registry(), f, Placement::PLAIN, type_name::<F>()),
+        Some(w) => spawn_in(w.registry(), f, Placement::PLAIN, Name::of::<F>()),
         None => global().spawn(f),
     }
 }
@@ -118,7 +118,7 @@ where
 }
 
 /// `name`: the job's name in traces (`observe`).
-fn spawn_in<F>(registry: &Registry, f: F, placement: Placement, name: &'static str)
+fn spawn_in<F>(registry: &Registry, f: F, placement: Placement, name: Name)
 where
     F: FnOnce() + Send + 'static,
 {

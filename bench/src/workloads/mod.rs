@@ -24,6 +24,7 @@ pub mod skynet;
 pub mod skynet_scope;
 pub mod spawn;
 pub mod timer_storm;
+pub mod trace_event;
 pub mod tree;
 
 use crate::impls::{Bench, Pools};
@@ -50,7 +51,7 @@ impl Data {
 /// True for the workloads that ignore `--threads` and build what they run
 /// on themselves: the deque workloads and `fiber-switch`.
 pub fn is_fixed(workload: &str) -> bool {
-    workload.starts_with("deque-") || workload == "fiber-switch"
+    workload.starts_with("deque-") || workload == "fiber-switch" || workload == "trace-event"
 }
 
 /// The thread count a fixed workload (see [`is_fixed`]) uses and its
@@ -58,6 +59,7 @@ pub fn is_fixed(workload: &str) -> bool {
 pub fn fixed_benches(workload: &'static str) -> (usize, Vec<Bench<'static>>) {
     match workload {
         "fiber-switch" => fiber_switch::benches(),
+        "trace-event" => trace_event::benches(),
         deque => deque::benches(deque),
     }
 }

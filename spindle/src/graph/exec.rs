@@ -95,6 +95,10 @@ pub(crate) struct NodeInfo {
     pub(crate) name: String,
     /// The name as traces keep it (`observe::intern`; empty without a
     /// tracing feature).
+    #[cfg_attr(
+        not(any(feature = "trace", feature = "tracing", feature = "tracy")),
+        allow(dead_code)
+    )]
     label: &'static str,
     placement: Placement,
     main_thread: bool,
@@ -429,7 +433,7 @@ unsafe fn run_node(node_ptr: *const NodeSlot, poisoned: bool) -> Option<(*const 
     let cancelled = g.cancel_upto.load(Ordering::Relaxed) >= g.current.load(Ordering::Relaxed);
     let mut failed = poisoned || cancelled;
     if !failed {
-        let span = crate::observe::span(crate::observe::Kind::Node, g.info[i].label);
+        let span = crate::observe::span(crate::observe::Kind::Node, g.label(i));
         let result = call(g, &g.works[i]);
         drop(span);
         if let Err(p) = result {
@@ -456,6 +460,21 @@ unsafe fn run_node(node_ptr: *const NodeSlot, poisoned: bool) -> Option<(*const 
         }
     }
     next
+}
+
+impl GraphInner {
+    /// Node `i`'s name for the traces; without a tracing feature, nothing
+    /// (and no lookup).
+    #[inline(always)]
+    fn label(&self, i: usize) -> crate::observe::Name {
+        #[cfg(any(feature = "trace", feature = "tracing", feature = "tracy"))]
+        return crate::observe::Name::new(self.info[i].label);
+        #[cfg(not(any(feature = "trace", feature = "tracing", feature = "tracy")))]
+        {
+            let _ = i;
+            crate::observe::Name::new("")
+        }
+    }
 }
 
 /// Calls a node's work, catching a panic.

@@ -131,7 +131,7 @@ where
         // left.
         let func = this.func.with_mut(|f| unsafe { (*f).take() });
         let func = func.expect("spindle: stack job ran twice");
-        let span = crate::observe::span(crate::observe::Kind::Job, core::any::type_name::<F>());
+        let span = crate::observe::span(crate::observe::Kind::Job, crate::observe::Name::of::<F>());
         let result = JobResult::call(func);
         drop(span);
         // SAFETY: as above, the owner reads `result` only after the set.

@@ -79,6 +79,39 @@ pub(crate) enum Event {
     Wake { slot: usize },
 }
 
+/// A span's name as work carries it to where it runs: a `&'static str`
+/// with a back end on, nothing at all (zero-sized) without, so a job's
+/// closure does not grow by a name that nobody reads.
+#[derive(Clone, Copy)]
+pub(crate) struct Name {
+    #[cfg(any(feature = "trace", feature = "tracing", feature = "tracy"))]
+    name: &'static str,
+}
+
+impl Name {
+    /// `name` itself.
+    #[inline(always)]
+    #[allow(unused_variables)] // Only the back ends read it.
+    pub(crate) fn new(name: &'static str) -> Name {
+        Name {
+            #[cfg(any(feature = "trace", feature = "tracing", feature = "tracy"))]
+            name,
+        }
+    }
+
+    /// The name of work of type `F`: its type's.
+    #[inline(always)]
+    pub(crate) fn of<F>() -> Name {
+        Name::new(core::any::type_name::<F>())
+    }
+
+    #[cfg(any(feature = "trace", feature = "tracing", feature = "tracy"))]
+    #[inline(always)]
+    fn get(self) -> &'static str {
+        self.name
+    }
+}
+
 /// An open span; it closes when dropped. Zero-sized without a back end.
 #[must_use]
 #[allow(dead_code)] // The fields are guards: they act when dropped.
@@ -92,14 +125,14 @@ pub(crate) struct Span {
 /// Opens a span of `kind` named `name` on the calling thread.
 #[inline(always)]
 #[allow(unused_variables)] // Each back end reads what it needs.
-pub(crate) fn span(kind: Kind, name: &'static str) -> Span {
+pub(crate) fn span(kind: Kind, name: Name) -> Span {
     #[cfg(feature = "trace")]
-    ring::emit(ring::Code::Begin, kind as u64, name);
+    ring::emit(ring::Code::Begin, kind as u64, name.get());
     Span {
         #[cfg(feature = "tracing")]
-        tracing: via_tracing::open(kind, name),
+        tracing: via_tracing::open(kind, name.get()),
         #[cfg(feature = "tracy")]
-        tracy: tracy::zone(name),
+        tracy: tracy::zone(name.get()),
     }
 }
 
@@ -189,11 +222,10 @@ pub(crate) fn intern(name: &str) -> &'static str {
 }
 
 /// The calling thread now runs `slot` (`None`: no slot): where its
-/// events go. `name` is the thread's name for the trace.
+/// events go.
+#[cfg(feature = "trace")]
 #[inline]
-#[allow(unused_variables)] // Each back end reads what it needs.
 pub(crate) fn set_thread(slot: Option<&crate::pool::registry::SlotShared>) {
-    #[cfg(feature = "trace")]
     ring::set_current(slot.map_or(core::ptr::null(), |s| &*s.trace as *const ring::Ring));
 }
 
@@ -238,11 +270,19 @@ pub(crate) fn pool_built() {
     tracy::start();
 }
 
-/// A worker thread starts: name it in the back ends that show threads.
-#[allow(unused_variables)] // Each back end reads what it needs.
-pub(crate) fn worker_started(slot: &crate::pool::registry::SlotShared, name: &str) {
-    #[cfg(feature = "trace")]
-    slot.trace.set_name(name);
-    #[cfg(feature = "tracy")]
-    tracy::name_thread(name);
+/// Worker `index` of `registry` starts on the calling thread: name it in
+/// the back ends that show threads.
+#[cfg(not(loom))]
+#[inline]
+#[allow(unused_variables)] // Only the back ends read them.
+pub(crate) fn worker_started(registry: &crate::pool::registry::Registry, index: usize) {
+    #[cfg(any(feature = "trace", feature = "tracy"))]
+    {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("");
+        #[cfg(feature = "trace")]
+        registry.slot(index).trace.set_name(name);
+        #[cfg(feature = "tracy")]
+        tracy::name_thread(name);
+    }
 }

@@ -238,7 +238,7 @@ pub fn record_span_pairs(pairs: u64) -> std::time::Duration {
     let prev = CURRENT.with(|c| c.replace(&ring));
     let start = Instant::now();
     for _ in 0..pairs {
-        let span = super::span(super::Kind::Job, "bench");
+        let span = super::span(super::Kind::Job, super::Name::new("bench"));
         core::hint::black_box(&span);
         drop(span);
     }

@@ -225,7 +225,7 @@ where
     // SAFETY: the waker borrows our reference (ManuallyDrop: no release).
     let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(header)) });
     let mut cx = Context::from_waker(&waker);
-    let span = crate::observe::span(crate::observe::Kind::Task, core::any::type_name::<F>());
+    let span = crate::observe::span(crate::observe::Kind::Task, crate::observe::Name::of::<F>());
     let polled = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: RUNNING gives us the stage; the future never moves (it
         // lives in the cell until dropped in place).

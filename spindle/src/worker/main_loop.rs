@@ -21,10 +21,7 @@ pub(crate) fn run_worker(local: SlotBox, registry: Arc<Registry>) {
         // which needs a stack of its own.
         crate::fiber::guard::ensure_altstack();
     }
-    crate::observe::worker_started(
-        registry.slot(local.index()),
-        std::thread::current().name().unwrap_or(""),
-    );
+    crate::observe::worker_started(&registry, local.index());
     registry.worker_started(local.index());
     local.run_loop();
     debug_assert!(local.on_root() && local.all_fibers_free());

@@ -116,6 +116,7 @@ pub(crate) unsafe fn set_current(local: *const WorkerLocal) -> *const WorkerLoca
         crate::job::set_current_cache(cache);
         set_blocker(blocker);
     }
+    #[cfg(feature = "trace")]
     crate::observe::set_thread(slot.map(|w| w.registry().slot(w.index())));
     CURRENT.with(|c| c.replace(local))
 }
