@@ -119,7 +119,10 @@ impl Builder {
     /// with the worker's index. Dropping the pool waits for these hooks
     /// (unless [`drop_waits(false)`](Builder::drop_waits)). A panic in the
     /// hook goes to the panic handler; the worker still stops cleanly.
-    /// See [`on_thread_start`](Builder::on_thread_start).
+    /// The pool is shutting down when it runs: work the hook submits to
+    /// this pool is not run (the workers have left their loops), so keep
+    /// it to per-thread teardown. See
+    /// [`on_thread_start`](Builder::on_thread_start).
     pub fn on_thread_stop<F>(mut self, hook: F) -> Self
     where
         F: Fn(usize) + Send + Sync + 'static,
