@@ -246,3 +246,35 @@ fn a_full_ring_keeps_the_newest_events_counts_the_lost_and_still_nests() {
         check_chrome_json(&trace.to_chrome_json());
     });
 }
+
+#[test]
+fn a_trace_capacity_past_the_limit_is_an_error() {
+    let err = Pool::builder()
+        .workers(1)
+        .trace_capacity((1 << 24) + 1)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            spindle::Error::InvalidCapacity {
+                what: "trace_capacity",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("trace_capacity must be at most 16777216"),
+        "{err}"
+    );
+    // Tiny rings work (rounded up to 2 events).
+    let pool = Pool::builder()
+        .workers(1)
+        .trace_capacity(0)
+        .build()
+        .unwrap();
+    pool.install(|| spindle::join(|| (), || ()));
+    assert!(pool.trace().threads.iter().all(|t| t.events.len() <= 2));
+}

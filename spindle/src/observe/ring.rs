@@ -20,6 +20,8 @@ use std::time::Instant;
 
 /// Events a slot keeps by default (see `Builder::trace_capacity`).
 pub(crate) const DEFAULT_CAPACITY: usize = 1 << 15;
+/// The most events a slot may keep: 2^24, 640 MiB of ring per thread.
+pub(crate) const MAX_CAPACITY: usize = 1 << 24;
 
 /// What an entry records; the low byte of its `word`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

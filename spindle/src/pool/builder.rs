@@ -423,6 +423,15 @@ impl Builder {
                 power_of_two: true,
             });
         }
+        #[cfg(feature = "trace")]
+        if self.trace_capacity > crate::observe::ring::MAX_CAPACITY {
+            return Err(Error::InvalidCapacity {
+                what: "trace_capacity",
+                value: self.trace_capacity,
+                max: crate::observe::ring::MAX_CAPACITY,
+                power_of_two: false,
+            });
+        }
         if self.job_capacity > MAX_JOB_CAPACITY {
             return Err(Error::InvalidCapacity {
                 what: "job_capacity",

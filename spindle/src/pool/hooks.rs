@@ -134,7 +134,9 @@ impl Builder {
     /// How many events each thread's trace ring keeps (feature `trace`;
     /// default 32,768, about 1.3 MB per thread): older ones are
     /// overwritten, and [`ThreadTrace::lost`](crate::ThreadTrace::lost)
-    /// counts them. Rounded up to a power of two.
+    /// counts them. Rounded up to a power of two (at least 2). `build`
+    /// fails with [`Error::InvalidCapacity`](crate::Error::InvalidCapacity)
+    /// above 2^24.
     #[cfg(feature = "trace")]
     pub fn trace_capacity(mut self, events: usize) -> Self {
         self.trace_capacity = events;
