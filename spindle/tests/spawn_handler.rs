@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::within;
+use common::{fib, within};
 use spindle::{Affinity, Counter, Error, Options, Pool, Priority, WorkerThread};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -57,14 +57,6 @@ fn stashed_pool(workers: usize) -> (Pool, Arc<Mutex<Vec<WorkerThread>>>) {
         .build()
         .unwrap();
     (pool, stash)
-}
-
-fn fib(n: u64) -> u64 {
-    if n < 2 {
-        return n;
-    }
-    let (a, b) = spindle::join(|| fib(n - 1), || fib(n - 2));
-    a + b
 }
 
 fn thread_name() -> String {

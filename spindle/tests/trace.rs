@@ -11,10 +11,9 @@
 mod common;
 
 use serde_json::Value;
-use spindle::{Event, Options, Pool, TraceEventKind};
+use spindle::{Options, Pool, TraceEventKind};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Checks `json` as Chrome trace-event JSON; returns the `(ph, name, cat)`
@@ -72,14 +71,6 @@ fn check_chrome_json(json: &str) -> HashMap<u64, Vec<(String, String, String)>> 
     per_thread
 }
 
-fn fib(n: u64) -> u64 {
-    if n < 2 {
-        return n;
-    }
-    let (a, b) = spindle::join(|| fib(n - 1), || fib(n - 2));
-    a + b
-}
-
 #[test]
 fn a_trace_of_mixed_work_is_chrome_json_that_nests_and_agrees_with_the_stats() {
     common::within(60, "mixed trace", || {
@@ -101,19 +92,10 @@ fn a_trace_of_mixed_work_is_chrome_json_that_nests_and_agrees_with_the_stats() {
         });
         assert_eq!(sum.load(Ordering::Relaxed), 28);
         // Fork-join with steals.
-        assert_eq!(pool.install(|| fib(20)), 6765);
+        assert_eq!(pool.install(|| common::fib(20)), 6765);
         // A job that waits on an event set from outside: with fibers its
         // worker switches away and back.
-        let ev = Arc::new(Event::manual());
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let ev = ev.clone();
-            pool.spawn_with(Options::new().name("waiter"), move || {
-                ev.wait();
-                tx.send(()).unwrap();
-            })
-            .unwrap();
-        }
+        let (ev, rx) = common::waiting_job(&pool, "waiter");
         std::thread::sleep(Duration::from_millis(20));
         for _ in 0..4 {
             pool.spawn(|| std::hint::black_box(()));
@@ -198,12 +180,8 @@ fn a_trace_of_mixed_work_is_chrome_json_that_nests_and_agrees_with_the_stats() {
                 .count()
         };
         assert_eq!(slices("physics"), 8);
-        let fibers = cfg!(all(
-            any(target_arch = "x86_64", target_arch = "aarch64"),
-            not(miri)
-        ));
         let switched = stats.workers.iter().any(|w| w.fiber_switches > 0);
-        assert!(switched || !fibers, "the waiter never suspended");
+        assert!(switched || !common::FIBERS, "the waiter never suspended");
         if switched {
             // The waiter was suspended: its span ends at the switch and
             // begins again when it resumes.

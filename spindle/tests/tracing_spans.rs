@@ -10,7 +10,7 @@
 
 mod common;
 
-use spindle::{Event, Options, Pool};
+use spindle::{Options, Pool};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -114,14 +114,7 @@ fn spans_and_events_reach_the_subscriber_and_nest_per_thread_across_fiber_switch
         let pool = Pool::builder().workers(2).build().unwrap();
         // A job that waits on an event set from outside; meanwhile its
         // worker runs other jobs.
-        let ev = Arc::new(Event::manual());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let ev2 = ev.clone();
-        pool.spawn_with(Options::new().name("waiter"), move || {
-            ev2.wait();
-            tx.send(()).unwrap();
-        })
-        .unwrap();
+        let (ev, rx) = common::waiting_job(&pool, "waiter");
         std::thread::sleep(Duration::from_millis(20));
         let counter = spindle::Counter::new();
         pool.dispatch_with(
@@ -156,11 +149,10 @@ fn spans_and_events_reach_the_subscriber_and_nest_per_thread_across_fiber_switch
         assert_eq!(spans("job", "meanwhile"), 8);
         assert_eq!(spans("node", "integrate"), 1);
         assert!(log.spans.values().any(|(k, _)| k == "task"));
-        let fibers = cfg!(all(
-            any(target_arch = "x86_64", target_arch = "aarch64"),
-            not(miri)
-        ));
-        assert!(switches > 0 || !fibers, "the waiter never suspended");
+        assert!(
+            switches > 0 || !common::FIBERS,
+            "the waiter never suspended"
+        );
         if switches > 0 {
             // Exited at the switch, entered again on resuming.
             let waiter_enters = log.entered.iter().filter(|n| *n == "waiter").count();

@@ -5,14 +5,10 @@ use std::any::Any;
 use crate::error::Error;
 use crate::facade::Arc;
 use crate::fiber::SlotFibers;
-use crate::job::JobCacheHome;
 use crate::pool::registry::{Registry, SlotShared};
 use crate::pool::spawn_handler::{start_workers, SpawnHandler, Start, WorkerThread};
-use crate::pool::stats::SlotCounters;
 use crate::pool::Pool;
-use crate::queue::mailbox::Mailbox;
-use crate::queue::{deque, hidden};
-use crate::util::CachePadded;
+use crate::queue::deque;
 use crate::worker::{SlotBox, WorkerLocal};
 
 /// The most worker threads a pool may have.
@@ -505,39 +501,27 @@ impl Builder {
     /// refuses a thread (the threads already started are stopped first).
     pub fn build(mut self) -> Result<Pool, Error> {
         let workers = self.validate()?;
-        let names = self.hooks.names(&self.thread_name, workers);
+        let names = self.hooks.names(&self.thread_name, workers)?;
         crate::observe::pool_built();
-        if let Some(bad) = names.iter().find(|n| n.contains('\0')) {
-            return Err(Error::ThreadName {
-                prefix: bad.clone(),
-            });
-        }
         let pin_plan = match &self.pin {
             Some(chosen) => Some(crate::pool::pin::plan(workers, chosen.as_deref())?),
             None => None,
         };
-        let slots = workers + 1; // the last slot is the participant's
-                                 // Whether hidden steals are possible in this process is decided
-                                 // once, before any thief runs (see `util/asym.rs`).
+        // The last slot is the participant's.
+        let slots = workers + 1;
+        // Whether hidden steals are possible in this process is decided
+        // once, before any thief runs (see `util/asym.rs`).
         crate::util::asym::slow_side_allowed();
-        let mut owners = Vec::with_capacity(slots);
-        let mut shared = Vec::with_capacity(slots);
-        for _ in 0..slots {
-            let (w, s) = deque::new(self.deque_capacity);
-            let (high, high_s) = deque::new(self.deque_capacity);
-            let (low, low_s) = deque::new(self.deque_capacity);
-            owners.push((w, [high, low]));
-            shared.push(SlotShared {
-                stealer: s,
-                hidden: hidden::Thief::new(),
-                class_stealers: [high_s, low_s],
-                mailbox: Mailbox::new(),
-                cache_home: JobCacheHome::new(self.job_capacity),
-                counters: CachePadded::new(SlotCounters::default()),
-                #[cfg(feature = "trace")]
-                trace: Box::new(crate::observe::ring::Ring::new(self.trace_capacity)),
-            });
-        }
+        let (owners, shared): (Vec<_>, Vec<_>) = (0..slots)
+            .map(|_| {
+                SlotShared::new(
+                    self.deque_capacity,
+                    self.job_capacity,
+                    #[cfg(feature = "trace")]
+                    self.trace_capacity,
+                )
+            })
+            .unzip();
         let blocking = crate::pool::blocking::Config {
             max_threads: self.max_blocking_threads,
             keep_alive: self.blocking_keep_alive,

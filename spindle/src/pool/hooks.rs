@@ -7,6 +7,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use crate::error::Error;
 use crate::pool::builder::Builder;
 
 /// A start or stop hook, called with the worker's index.
@@ -40,11 +41,17 @@ impl ThreadHooks {
     }
 
     /// The thread name of each of `workers` workers: the name function's,
-    /// or `{prefix}{i}`.
-    pub(crate) fn names(&mut self, prefix: &str, workers: usize) -> Vec<String> {
-        match self.name.as_mut() {
+    /// or `{prefix}{i}`; [`Error::ThreadName`] for one with a NUL byte.
+    pub(crate) fn names(&mut self, prefix: &str, workers: usize) -> Result<Vec<String>, Error> {
+        let names: Vec<String> = match self.name.as_mut() {
             Some(f) => (0..workers).map(f).collect(),
             None => (0..workers).map(|i| format!("{prefix}{i}")).collect(),
+        };
+        match names.iter().find(|n| n.contains('\0')) {
+            Some(bad) => Err(Error::ThreadName {
+                prefix: bad.clone(),
+            }),
+            None => Ok(names),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::options::Priority;
 use crate::pool::main_jobs::MainJobs;
 use crate::pool::stats::{SlotCounters, Stats};
 use crate::pool::tasks::TaskList;
-use crate::queue::deque::Stealer;
+use crate::queue::deque::{self, Stealer, Worker};
 use crate::queue::hidden;
 use crate::queue::injector::Injector;
 use crate::queue::mailbox::Mailbox;
@@ -59,6 +59,34 @@ pub(crate) struct SlotShared {
     /// stores stay off the lines thieves read.
     #[cfg(feature = "trace")]
     pub(crate) trace: Box<crate::observe::ring::Ring>,
+}
+
+/// A slot's owner ends of its deques: `Normal`, then `High` and `Low`.
+pub(crate) type SlotDeques = (Worker<JobHeader>, [Worker<JobHeader>; 2]);
+
+impl SlotShared {
+    /// A new slot: the owner's ends of its deques, and what other threads
+    /// share of it.
+    pub(crate) fn new(
+        deque_capacity: usize,
+        job_capacity: usize,
+        #[cfg(feature = "trace")] trace_capacity: usize,
+    ) -> (SlotDeques, SlotShared) {
+        let (normal, stealer) = deque::new(deque_capacity);
+        let (high, high_s) = deque::new(deque_capacity);
+        let (low, low_s) = deque::new(deque_capacity);
+        let shared = SlotShared {
+            stealer,
+            hidden: hidden::Thief::new(),
+            class_stealers: [high_s, low_s],
+            mailbox: Mailbox::new(),
+            cache_home: JobCacheHome::new(job_capacity),
+            counters: CachePadded::new(SlotCounters::default()),
+            #[cfg(feature = "trace")]
+            trace: Box::new(crate::observe::ring::Ring::new(trace_capacity)),
+        };
+        ((normal, [high, low]), shared)
+    }
 }
 
 pub(crate) struct Registry {

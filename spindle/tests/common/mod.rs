@@ -1,5 +1,6 @@
-//! Shared by the integration tests: a watchdog, and where the stress tests
-//! write their figures. Each test binary uses part of it.
+//! Shared by the integration tests: a watchdog, where the stress tests
+//! write their figures, and small workloads. Each test binary uses part
+//! of it.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -74,4 +75,41 @@ pub fn keep_busy(pool: &spindle::Pool, stop: std::sync::Arc<std::sync::atomic::A
     let p = pool.clone();
     let start = std::time::Instant::now();
     pool.spawn(move || churn(p, stop, start));
+}
+
+/// `fib(n)` with a `join` at every call: fork-join with steals.
+pub fn fib(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = spindle::join(|| fib(n - 1), || fib(n - 2));
+    a + b
+}
+
+/// Whether pools here have fibers, so that a job that waits suspends
+/// (x86-64 and aarch64 Unix; not under Miri, which cannot switch
+/// contexts).
+pub const FIBERS: bool = cfg!(all(
+    unix,
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(miri)
+));
+
+/// Spawns a job named `name` (`Options::name`) that waits on an event
+/// set from outside, then sends on the channel: with fibers its worker
+/// switches away and runs other jobs meanwhile. Set the event to let it
+/// finish.
+pub fn waiting_job(
+    pool: &spindle::Pool,
+    name: &'static str,
+) -> (std::sync::Arc<spindle::Event>, mpsc::Receiver<()>) {
+    let ev = std::sync::Arc::new(spindle::Event::manual());
+    let (tx, rx) = mpsc::channel();
+    let wait = ev.clone();
+    pool.spawn_with(spindle::Options::new().name(name), move || {
+        wait.wait();
+        tx.send(()).unwrap();
+    })
+    .unwrap();
+    (ev, rx)
 }
